@@ -1,0 +1,193 @@
+//! Ed25519 keys: Multikey encoding, did:key verification methods, the secret key file.
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+/// Multicodec prefix of an Ed25519 public key (0xed, varint-encoded).
+const ED25519_PUB: [u8; 2] = [0xed, 0x01];
+/// Multicodec prefix of an Ed25519 private key (0x1300, varint-encoded).
+const ED25519_PRIV: [u8; 2] = [0x80, 0x26];
+
+/// Errors about keys and key files.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// A Multikey string that is not an Ed25519 key in base58btc.
+    #[error("not an Ed25519 Multikey (z6Mk…): {0}")]
+    BadMultikey(String),
+    /// A verification method that is not `did:key:z6Mk…#z6Mk…`.
+    #[error("not a did:key Ed25519 verification method: {0}")]
+    BadVerificationMethod(String),
+    /// The secret key file is missing or unreadable.
+    #[error("cannot read secret key file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The secret key file can be read by others than its owner.
+    #[error(
+        "secret key file {path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`"
+    )]
+    Permissions {
+        /// The file.
+        path: String,
+        /// Its mode bits.
+        mode: u32,
+    },
+    /// Writing the secret key file failed.
+    #[error("cannot write secret key file {path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Encodes a public key as Multikey: `z` + base58btc(0xed01 ‖ key).
+pub fn public_multikey(key: &VerifyingKey) -> String {
+    let mut bytes = ED25519_PUB.to_vec();
+    bytes.extend_from_slice(key.as_bytes());
+    format!("z{}", bs58::encode(bytes).into_string())
+}
+
+/// Decodes a Multikey Ed25519 public key.
+pub fn parse_public_multikey(multikey: &str) -> Result<VerifyingKey, KeyError> {
+    let bad = || KeyError::BadMultikey(multikey.to_owned());
+    let bytes = multikey
+        .strip_prefix('z')
+        .and_then(|b58| bs58::decode(b58).into_vec().ok())
+        .ok_or_else(bad)?;
+    let raw: [u8; 32] = bytes
+        .strip_prefix(&ED25519_PUB[..])
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(bad)?;
+    VerifyingKey::from_bytes(&raw).map_err(|_| bad())
+}
+
+/// Encodes a secret key as Multikey: `z` + base58btc(0x8026 ‖ seed).
+pub fn secret_multikey(key: &SigningKey) -> String {
+    let mut bytes = ED25519_PRIV.to_vec();
+    bytes.extend_from_slice(&key.to_bytes());
+    format!("z{}", bs58::encode(bytes).into_string())
+}
+
+/// Decodes a Multikey Ed25519 secret key.
+pub fn parse_secret_multikey(multikey: &str) -> Result<SigningKey, KeyError> {
+    let bad = || KeyError::BadMultikey("(secret key)".to_owned());
+    let bytes = multikey
+        .trim()
+        .strip_prefix('z')
+        .and_then(|b58| bs58::decode(b58).into_vec().ok())
+        .ok_or_else(bad)?;
+    let seed: [u8; 32] = bytes
+        .strip_prefix(&ED25519_PRIV[..])
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(bad)?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// The did:key verification method of a public key: `did:key:z6Mk…#z6Mk…`.
+pub fn verification_method(key: &VerifyingKey) -> String {
+    let mk = public_multikey(key);
+    format!("did:key:{mk}#{mk}")
+}
+
+/// The public key named by a did:key verification method.
+pub fn parse_verification_method(vm: &str) -> Result<VerifyingKey, KeyError> {
+    let bad = || KeyError::BadVerificationMethod(vm.to_owned());
+    let rest = vm.strip_prefix("did:key:").ok_or_else(bad)?;
+    let (did, fragment) = rest.split_once('#').ok_or_else(bad)?;
+    if did != fragment {
+        return Err(bad());
+    }
+    parse_public_multikey(did).map_err(|_| bad())
+}
+
+/// Generates a new key from the operating system's random source.
+pub fn generate() -> anyhow::Result<SigningKey> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Writes a secret key file readable by its owner only (mode 0600), never overwriting one.
+pub fn write_secret_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
+    let err = |source| KeyError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(err)?;
+    writeln!(file, "{}", secret_multikey(key)).map_err(err)?;
+    file.sync_all().map_err(err)
+}
+
+/// Reads a secret key file, refusing one that others than its owner can read.
+pub fn read_secret_key(path: &Path) -> Result<SigningKey, KeyError> {
+    let read_err = |source| KeyError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path).map_err(read_err)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(KeyError::Permissions {
+                path: path.display().to_string(),
+                mode: mode & 0o777,
+            });
+        }
+    }
+    let text = fs::read_to_string(path).map_err(read_err)?;
+    parse_secret_multikey(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multikey_round_trip() {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let mk = public_multikey(&key.verifying_key());
+        assert!(mk.starts_with("z6Mk"), "{mk}");
+        assert_eq!(parse_public_multikey(&mk).unwrap(), key.verifying_key());
+        let vm = verification_method(&key.verifying_key());
+        assert_eq!(parse_verification_method(&vm).unwrap(), key.verifying_key());
+        let secret = secret_multikey(&key);
+        assert_eq!(
+            parse_secret_multikey(&secret).unwrap().to_bytes(),
+            key.to_bytes()
+        );
+        assert!(parse_public_multikey("z6MkNotAKey").is_err());
+        assert!(parse_verification_method(&format!("did:key:{mk}#other")).is_err());
+    }
+
+    #[test]
+    fn secret_key_file_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        let key = SigningKey::from_bytes(&[9u8; 32]);
+        write_secret_key(&path, &key).unwrap();
+        assert_eq!(read_secret_key(&path).unwrap().to_bytes(), key.to_bytes());
+        assert!(write_secret_key(&path, &key).is_err(), "never overwrites");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+            let err = read_secret_key(&path).unwrap_err();
+            assert!(err.to_string().contains("chmod 600"), "{err}");
+        }
+    }
+}
