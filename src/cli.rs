@@ -1,0 +1,475 @@
+//! The `ccis` command line.
+
+use crate::demo;
+use crate::keys;
+use crate::node::{InitOptions, Node, Outcome};
+use crate::peers::Peers;
+use crate::rdf_input::{self, InputFormat, PinnedContexts};
+use crate::signed::{self, SignedRecord};
+use crate::verify::{self, Trust};
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use oxigraph::io::{RdfFormat, RdfSerializer};
+use oxigraph::sparql::QueryResults;
+use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
+use oxrdf::{NamedNode, Term};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// A federation node for Europe's national competence centres for social innovation.
+///
+/// A node publishes its centre's tools, practices, programmes and initiatives
+/// as signed linked-data records, and verifies the records of its peers.
+#[derive(Debug, Parser)]
+#[command(name = "ccis", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// TriG: each record in the graph named by its IRI, its proof in its own graph.
+    Trig,
+    /// N-Quads, same layout as TriG.
+    Nquads,
+    /// JSON-LD secured documents (one object, or an array of them).
+    Jsonld,
+}
+
+/// Query result formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum QueryFormat {
+    /// An aligned text table.
+    Table,
+    /// SPARQL 1.1 Query Results JSON.
+    Json,
+    /// SPARQL 1.1 Query Results CSV.
+    Csv,
+    /// SPARQL 1.1 Query Results TSV.
+    Tsv,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a node: ccis.toml, a new Ed25519 key (secret.key, mode 0600) and an empty store.
+    Init {
+        /// The node directory to create.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Node id, e.g. fr-avise (a-z, 0-9, -).
+        #[arg(long)]
+        id: String,
+        /// ISO 3166-1 alpha-2 code of the centre's EU member state, e.g. FR.
+        #[arg(long)]
+        country: String,
+        /// Public base URL; records will be {base-url}/records/{slug}.
+        #[arg(long)]
+        base_url: String,
+        /// Name of the centre (defaults to the id).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Validate, version, sign and store records from Turtle, N-Triples or JSON-LD files.
+    ///
+    /// Subjects are {base-url}/records/{slug} or fragments of one; relative IRIs
+    /// such as <records/my-guide> resolve against the node's base URL. All files
+    /// are published in one transaction: if any record is refused, nothing is stored.
+    Publish {
+        /// The node directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Input format, when the file extension does not tell (turtle, ntriples, jsonld).
+        #[arg(long)]
+        format: Option<String>,
+        /// Files to publish.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Withdraw a record: store a signed tombstone with the next version.
+    Withdraw {
+        /// The node directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The record IRI.
+        iri: String,
+    },
+    /// Write signed records with their proofs (all records, or the IRIs given).
+    Export {
+        /// The node directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Trig)]
+        format: ExportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Record IRIs to export (default: all).
+        iris: Vec<String>,
+    },
+    /// Verify signed records offline (exit 0 only if every record verifies).
+    Verify {
+        /// Trust the keys pinned in this peers.toml for each record's origin.
+        #[arg(long, conflicts_with = "key")]
+        peers: Option<PathBuf>,
+        /// Trust only this public key (Multikey z6Mk…).
+        #[arg(long)]
+        key: Option<String>,
+        /// Input format, when the file extension does not tell (trig, nquads, jsonld).
+        #[arg(long)]
+        format: Option<String>,
+        /// Files to verify.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run a read-only SPARQL query on the local store (default graph: all graphs).
+    Query {
+        /// The node directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+        format: QueryFormat,
+        /// The query (or @FILE to read it from a file).
+        sparql: String,
+    },
+    /// Show the node, its key and what its store holds, by class and language.
+    Status {
+        /// The node directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Create the five sample nodes, publish their records and cross-verify them.
+    Demo {
+        /// Where to create the nodes (default: a new temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The examples folder (records/, keys/) and peers.toml location.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Init {
+            dir,
+            id,
+            country,
+            base_url,
+            name,
+        } => {
+            let node = Node::init(
+                &dir,
+                InitOptions {
+                    name: name.unwrap_or_else(|| id.clone()),
+                    id,
+                    country,
+                    base_url,
+                    key: None,
+                },
+            )?;
+            let key = node.config.active_key()?;
+            writeln!(out, "Created node {} in {}", node.config.id, dir.display())?;
+            writeln!(out, "public key (Multikey): {}", key.public_key)?;
+            writeln!(out, "verification method:   {}", node.verification_method())?;
+            writeln!(
+                out,
+                "secret key: {} (mode 0600; never share it)",
+                dir.join(&key.secret_key_file).display()
+            )?;
+        }
+        Command::Publish { dir, format, files } => {
+            let node = Node::open(&dir)?;
+            let format = parse_format(format.as_deref())?;
+            let records = node.read_records(&files, format)?;
+            for p in node.publish(records)? {
+                let what = match p.outcome {
+                    Outcome::Created => "created",
+                    Outcome::Updated => "updated",
+                    Outcome::Unchanged => "unchanged",
+                    Outcome::Withdrawn => "withdrawn",
+                };
+                writeln!(out, "{what:<9} v{:<3} {}", p.version, p.iri)?;
+            }
+        }
+        Command::Withdraw { dir, iri } => {
+            let node = Node::open(&dir)?;
+            let p = node.withdraw(&iri)?;
+            writeln!(out, "withdrawn v{:<3} {}", p.version, p.iri)?;
+        }
+        Command::Export {
+            dir,
+            format,
+            output,
+            iris,
+        } => {
+            let node = Node::open(&dir)?;
+            let records = export_records(&node, &iris)?;
+            let bytes = serialize_records(&records, format)?;
+            match output {
+                Some(path) => std::fs::write(&path, bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => out.write_all(&bytes)?,
+            }
+        }
+        Command::Verify {
+            peers,
+            key,
+            format,
+            files,
+        } => {
+            let peers = match (&peers, &key) {
+                (Some(p), _) => Some(Peers::load(p)?),
+                (None, None) if std::path::Path::new("peers.toml").exists() => {
+                    Some(Peers::load(std::path::Path::new("peers.toml"))?)
+                }
+                (None, None) => bail!("say whom to trust: --peers peers.toml or --key z6Mk…"),
+                (None, Some(_)) => None,
+            };
+            let trust = match (&peers, key) {
+                (Some(p), _) => Trust::Peers(p),
+                (None, Some(k)) => Trust::Key(keys::parse_public_multikey(&k)?),
+                (None, None) => bail!("say whom to trust: --peers peers.toml or --key z6Mk…"),
+            };
+            let format = parse_format(format.as_deref())?;
+            let (mut ok, mut failed) = (0usize, 0usize);
+            for file in &files {
+                let name = file.display().to_string();
+                let fmt = format
+                    .or_else(|| InputFormat::from_path(file))
+                    .with_context(|| format!("{name}: unknown format; use --format"))?;
+                let bytes = rdf_input::read_file(file, rdf_input::DEFAULT_MAX_INPUT_BYTES)?;
+                let quads = rdf_input::parse(&bytes, fmt, None, &name, &PinnedContexts::default())?;
+                let found = signed::records_in(&quads);
+                if found.is_empty() {
+                    writeln!(out, "FAILED  {name}: no record found")?;
+                    failed += 1;
+                }
+                for f in &found {
+                    let verdict = verify::verify_record(f, &trust);
+                    if verdict.result.is_ok() {
+                        ok += 1
+                    } else {
+                        failed += 1
+                    }
+                    writeln!(out, "{verdict}")?;
+                }
+            }
+            writeln!(out, "{ok} verified, {failed} failed")?;
+            if failed > 0 {
+                bail!("{failed} record(s) did not verify");
+            }
+        }
+        Command::Query {
+            dir,
+            format,
+            sparql,
+        } => {
+            let node = Node::open(&dir)?;
+            let sparql = match sparql.strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read query file {path}"))?,
+                None => sparql,
+            };
+            print_results(node.store.query(&sparql)?, format, &mut out)?;
+        }
+        Command::Status { dir } => {
+            let node = Node::open(&dir)?;
+            let c = &node.config;
+            writeln!(out, "node      {} ({})", c.id, c.name)?;
+            writeln!(out, "country   {} <{}>", c.country, c.country_iri())?;
+            writeln!(out, "base URL  {}", c.base_url)?;
+            writeln!(out, "key       {}", node.verification_method())?;
+            let entries = node.store.entries()?;
+            let withdrawn = entries.iter().filter(|e| e.status == "withdrawn").count();
+            writeln!(out, "records   {} ({} withdrawn)", entries.len(), withdrawn)?;
+            let (by_class, by_language) = node.store.counts()?;
+            writeln!(out, "\nby class")?;
+            for (class, n) in by_class {
+                writeln!(out, "  {class:<18} {n}")?;
+            }
+            writeln!(out, "\nby title language")?;
+            for (lang, n) in by_language {
+                writeln!(out, "  {lang:<18} {n}")?;
+            }
+        }
+        Command::Demo { dir, repo } => demo::run(dir, &repo, &mut out)?,
+    }
+    Ok(())
+}
+
+fn parse_format(name: Option<&str>) -> anyhow::Result<Option<InputFormat>> {
+    name.map(|n| {
+        InputFormat::from_name(n).with_context(|| {
+            format!("unknown format {n:?}; use turtle, ntriples, nquads, trig or jsonld")
+        })
+    })
+    .transpose()
+}
+
+/// The stored signed records with the given IRIs, or all of them.
+pub fn export_records(node: &Node, iris: &[String]) -> anyhow::Result<Vec<SignedRecord>> {
+    let iris: Vec<NamedNode> = if iris.is_empty() {
+        node.store
+            .entries()?
+            .into_iter()
+            .map(|e| e.record)
+            .collect()
+    } else {
+        iris.iter()
+            .map(|i| NamedNode::new(i.as_str()).with_context(|| format!("{i:?} is not an IRI")))
+            .collect::<anyhow::Result<_>>()?
+    };
+    iris.iter()
+        .map(|iri| {
+            node.store
+                .get(iri)?
+                .with_context(|| format!("<{}> is not stored on this node", iri.as_str()))
+        })
+        .collect()
+}
+
+/// Serializes signed records in an export format.
+pub fn serialize_records(
+    records: &[SignedRecord],
+    format: ExportFormat,
+) -> anyhow::Result<Vec<u8>> {
+    Ok(match format {
+        ExportFormat::Jsonld => {
+            let docs: Vec<_> = records.iter().map(SignedRecord::to_json_ld).collect();
+            let value = match docs.as_slice() {
+                [one] => one.clone(),
+                _ => serde_json::Value::Array(docs),
+            };
+            let mut bytes = serde_json::to_vec_pretty(&value)?;
+            bytes.push(b'\n');
+            bytes
+        }
+        ExportFormat::Trig | ExportFormat::Nquads => {
+            let rdf_format = if matches!(format, ExportFormat::Trig) {
+                RdfFormat::TriG
+            } else {
+                RdfFormat::NQuads
+            };
+            let mut serializer = RdfSerializer::from_format(rdf_format)
+                .with_prefix("dct", crate::vocab::DCT)?
+                .with_prefix("ccis", crate::vocab::CCIS)?
+                .with_prefix("sec", crate::vocab::SEC)?
+                .with_prefix("schema", crate::vocab::SCHEMA)?
+                .for_writer(Vec::new());
+            for r in records {
+                for q in r.to_quads() {
+                    serializer.serialize_quad(&q)?;
+                }
+            }
+            serializer.finish()?
+        }
+    })
+}
+
+/// Prints query results.
+pub fn print_results(
+    results: QueryResults<'static>,
+    format: QueryFormat,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match results {
+        QueryResults::Boolean(b) => match format {
+            QueryFormat::Table => writeln!(out, "{b}")?,
+            other => {
+                let f = results_format(other);
+                QueryResultsSerializer::from_format(f).serialize_boolean_to_writer(&mut *out, b)?;
+            }
+        },
+        QueryResults::Solutions(solutions) => {
+            let variables = solutions.variables().to_vec();
+            if let QueryFormat::Table = format {
+                let mut rows: Vec<Vec<String>> = Vec::new();
+                for s in solutions {
+                    let s = s?;
+                    rows.push(
+                        variables
+                            .iter()
+                            .map(|v| s.get(v).map(short_term).unwrap_or_default())
+                            .collect(),
+                    );
+                }
+                let header: Vec<String> = variables.iter().map(|v| v.as_str().to_owned()).collect();
+                let widths: Vec<usize> = (0..header.len())
+                    .map(|i| {
+                        rows.iter()
+                            .map(|r| r[i].chars().count())
+                            .chain([header[i].len()])
+                            .max()
+                            .unwrap_or(0)
+                            .min(80)
+                    })
+                    .collect();
+                let line = |cells: &[String]| {
+                    cells
+                        .iter()
+                        .zip(&widths)
+                        .map(|(c, w)| format!("{c:<w$}"))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                };
+                writeln!(out, "{}", line(&header))?;
+                writeln!(
+                    out,
+                    "{}",
+                    widths
+                        .iter()
+                        .map(|w| "-".repeat(*w))
+                        .collect::<Vec<_>>()
+                        .join("-+-")
+                )?;
+                for r in &rows {
+                    writeln!(out, "{}", line(r))?;
+                }
+                writeln!(out, "({} rows)", rows.len())?;
+            } else {
+                let mut writer = QueryResultsSerializer::from_format(results_format(format))
+                    .serialize_solutions_to_writer(&mut *out, variables)?;
+                for s in solutions {
+                    writer.serialize(&s?)?;
+                }
+                writer.finish()?;
+            }
+        }
+        QueryResults::Graph(triples) => {
+            let mut serializer =
+                RdfSerializer::from_format(RdfFormat::Turtle).for_writer(&mut *out);
+            for t in triples {
+                serializer.serialize_triple(&t?)?;
+            }
+            serializer.finish()?;
+        }
+    }
+    Ok(())
+}
+
+fn results_format(format: QueryFormat) -> QueryResultsFormat {
+    match format {
+        QueryFormat::Json | QueryFormat::Table => QueryResultsFormat::Json,
+        QueryFormat::Csv => QueryResultsFormat::Csv,
+        QueryFormat::Tsv => QueryResultsFormat::Tsv,
+    }
+}
+
+fn short_term(t: &Term) -> String {
+    match t {
+        Term::NamedNode(n) => n.as_str().to_owned(),
+        Term::Literal(l) => match l.language() {
+            Some(lang) => format!("{}@{lang}", l.value()),
+            None => l.value().to_owned(),
+        },
+        other => other.to_string(),
+    }
+}

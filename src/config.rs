@@ -1,0 +1,161 @@
+//! A node's own configuration (`ccis.toml`) and the layout of its directory.
+
+use crate::{keys, vocab};
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// File name of the node configuration.
+pub const CONFIG_FILE: &str = "ccis.toml";
+/// Directory of the embedded store.
+pub const STORE_DIR: &str = "store";
+
+/// `ccis.toml`: who the node is and which keys it signs with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Node id, e.g. `fr-avise`.
+    pub id: String,
+    /// Human name of the centre.
+    pub name: String,
+    /// ISO 3166-1 alpha-2 country code of an EU member state.
+    pub country: String,
+    /// Base URL; record IRIs are `{base_url}/records/{slug}`.
+    pub base_url: String,
+    /// Signing keys; the last one not revoked signs new records.
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+}
+
+/// One of the node's keys.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// Public key as Multikey (`z6Mk…`).
+    pub public_key: String,
+    /// File holding the secret key, relative to the node directory (mode 0600).
+    pub secret_key_file: String,
+    /// When the key started to sign (RFC 3339).
+    pub valid_from: String,
+    /// When the key stops being valid, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+    /// Whether the key is revoked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revoked: bool,
+}
+
+impl NodeConfig {
+    /// Reads `ccis.toml` from a node directory.
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (is {} a node directory? create one with `ccis init`)",
+                path.display(),
+                dir.display()
+            )
+        })?;
+        let config: Self =
+            toml::from_str(&text).with_context(|| format!("invalid {}", path.display()))?;
+        config
+            .check()
+            .with_context(|| format!("invalid {}", path.display()))?;
+        Ok(config)
+    }
+
+    /// Writes `ccis.toml` atomically (temporary file, then rename).
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        let text = toml::to_string_pretty(self)?;
+        let tmp = dir.join(format!("{CONFIG_FILE}.tmp"));
+        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, dir.join(CONFIG_FILE))?;
+        Ok(())
+    }
+
+    /// Checks id, country and base URL.
+    pub fn check(&self) -> anyhow::Result<()> {
+        check_node_id(&self.id)?;
+        if vocab::country_iri(&self.country).is_none() || self.country.len() != 2 {
+            bail!(
+                "country {:?} is not the ISO 3166-1 alpha-2 code of an EU member state",
+                self.country
+            );
+        }
+        check_base_url(&self.base_url)?;
+        for key in &self.keys {
+            keys::parse_public_multikey(&key.public_key)?;
+        }
+        Ok(())
+    }
+
+    /// The node's country as an EU authority-table IRI.
+    pub fn country_iri(&self) -> String {
+        vocab::country_iri(&self.country).unwrap_or_default()
+    }
+
+    /// The key that signs new records.
+    pub fn active_key(&self) -> anyhow::Result<&KeyConfig> {
+        self.keys
+            .iter()
+            .rev()
+            .find(|k| !k.revoked)
+            .context("the node has no usable key (all revoked); add one to ccis.toml")
+    }
+
+    /// The IRI of a record of this node from its slug.
+    pub fn record_iri(&self, slug: &str) -> String {
+        format!("{}/records/{slug}", self.base_url)
+    }
+}
+
+/// Checks a node id: lowercase letters, digits and dashes.
+pub fn check_node_id(id: &str) -> anyhow::Result<()> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        bail!("node id {id:?} must be 1-64 characters among a-z, 0-9 and -");
+    }
+    Ok(())
+}
+
+/// Checks a base URL: absolute http(s), no trailing slash, no query or fragment.
+pub fn check_base_url(url: &str) -> anyhow::Result<()> {
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && !url.ends_with('/')
+        && !url.contains(['?', '#', ' '])
+        && oxrdf::NamedNode::new(url).is_ok();
+    if !ok {
+        bail!(
+            "base URL {url:?} must be an absolute http(s) URL without trailing slash, query or fragment"
+        );
+    }
+    Ok(())
+}
+
+/// Paths inside a node directory.
+#[derive(Debug, Clone)]
+pub struct NodeDir {
+    /// The directory.
+    pub root: PathBuf,
+}
+
+impl NodeDir {
+    /// A node directory at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// `ccis.toml`.
+    pub fn config(&self) -> PathBuf {
+        self.root.join(CONFIG_FILE)
+    }
+
+    /// The store directory.
+    pub fn store(&self) -> PathBuf {
+        self.root.join(STORE_DIR)
+    }
+}

@@ -1,0 +1,35 @@
+//! ccis: a federation node for Europe's national competence centres for
+//! social innovation. It publishes a centre's tools and practices as signed
+//! linked-data records (RDF, SHACL-checked, W3C Data Integrity
+//! `eddsa-rdfc-2022` proofs) in an embedded Oxigraph store.
+//!
+//! Modules, from the bottom up:
+//! - [`vocab`]: namespaces and the vocabulary files built into the binary;
+//! - [`keys`]: Ed25519 keys as Multikey and did:key;
+//! - [`canon`]: bounded RDFC-1.0 canonicalization;
+//! - [`proof`]: Data Integrity proofs (`eddsa-rdfc-2022`);
+//! - [`rdf_input`]: reading Turtle, N-Triples, TriG, N-Quads and JSON-LD;
+//! - [`record`]: the record model and its limits;
+//! - [`shapes`]: SHACL validation;
+//! - [`signed`]: signed records as datasets and JSON-LD documents;
+//! - [`store`]: the store layout;
+//! - [`config`], [`peers`]: the node's configuration and its trusted peers;
+//! - [`node`]: the publishing pipeline;
+//! - [`verify`]: offline verification;
+//! - [`cli`], [`demo`]: the command line.
+
+pub mod canon;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod keys;
+pub mod node;
+pub mod peers;
+pub mod proof;
+pub mod rdf_input;
+pub mod record;
+pub mod shapes;
+pub mod signed;
+pub mod store;
+pub mod verify;
+pub mod vocab;

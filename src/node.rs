@@ -1,0 +1,288 @@
+//! A node: its directory, configuration, store and signing key, and the
+//! publishing pipeline (parse → split → version → SHACL → sign → store).
+
+use crate::canon::Limits;
+use crate::config::{KeyConfig, NodeConfig, NodeDir};
+use crate::keys;
+use crate::proof;
+use crate::rdf_input::{self, InputFormat, PinnedContexts};
+use crate::record::{self, Record};
+use crate::shapes::ShapeValidator;
+use crate::signed::SignedRecord;
+use crate::store::{NodeStore, StoreMeta};
+use anyhow::{Context, bail};
+use ed25519_dalek::SigningKey;
+use oxrdf::NamedNode;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// What publishing did to one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// First version stored.
+    Created,
+    /// A new version stored.
+    Updated,
+    /// Same content as the stored version: nothing written.
+    Unchanged,
+    /// A tombstone stored.
+    Withdrawn,
+}
+
+/// The result of publishing one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The record IRI.
+    pub iri: String,
+    /// Its version after publishing.
+    pub version: u64,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Options of `ccis init`.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// Node id.
+    pub id: String,
+    /// Country code.
+    pub country: String,
+    /// Base URL.
+    pub base_url: String,
+    /// Name of the centre.
+    pub name: String,
+    /// An existing secret key to use instead of a new one (demo nodes).
+    pub key: Option<SigningKey>,
+}
+
+/// An open node.
+pub struct Node {
+    /// Its directory.
+    pub dir: NodeDir,
+    /// Its configuration.
+    pub config: NodeConfig,
+    /// Its store.
+    pub store: NodeStore,
+    key: SigningKey,
+    validator: OnceLock<ShapeValidator>,
+    /// Largest input file accepted.
+    pub max_input_bytes: u64,
+}
+
+/// Now, as an xsd:dateTime in UTC with second precision.
+pub fn now() -> String {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Node {
+    /// Creates a node directory: `ccis.toml`, the secret key (0600) and an empty store.
+    pub fn init(dir: &Path, options: InitOptions) -> anyhow::Result<Self> {
+        let nd = NodeDir::new(dir);
+        if nd.config().exists() {
+            bail!(
+                "{} already exists; refusing to overwrite a node",
+                nd.config().display()
+            );
+        }
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let key = match options.key {
+            Some(k) => k,
+            None => keys::generate()?,
+        };
+        let config = NodeConfig {
+            id: options.id,
+            name: options.name,
+            country: options.country.to_ascii_uppercase(),
+            base_url: options.base_url.trim_end_matches('/').to_owned(),
+            keys: vec![KeyConfig {
+                public_key: keys::public_multikey(&key.verifying_key()),
+                secret_key_file: "secret.key".into(),
+                valid_from: now(),
+                valid_until: None,
+                revoked: false,
+            }],
+        };
+        config.check()?;
+        keys::write_secret_key(&dir.join("secret.key"), &key)?;
+        NodeStore::open(&nd.store(), &config.base_url)?;
+        config.save(dir)?;
+        Self::open(dir)
+    }
+
+    /// Opens an existing node directory; refuses a secret key readable by others.
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        let nd = NodeDir::new(dir);
+        let config = NodeConfig::load(dir)?;
+        let active = config.active_key()?;
+        let key = keys::read_secret_key(&dir.join(&active.secret_key_file))?;
+        if keys::public_multikey(&key.verifying_key()) != active.public_key {
+            bail!(
+                "secret key file {} does not match public key {} in ccis.toml",
+                active.secret_key_file,
+                active.public_key
+            );
+        }
+        let store = NodeStore::open(&nd.store(), &config.base_url)?;
+        Ok(Self {
+            dir: nd,
+            config,
+            store,
+            key,
+            validator: OnceLock::new(),
+            max_input_bytes: rdf_input::DEFAULT_MAX_INPUT_BYTES,
+        })
+    }
+
+    /// The signing key's did:key verification method.
+    pub fn verification_method(&self) -> String {
+        keys::verification_method(&self.key.verifying_key())
+    }
+
+    fn validator(&self) -> anyhow::Result<&ShapeValidator> {
+        if self.validator.get().is_none() {
+            let v = ShapeValidator::new()?;
+            let _ = self.validator.set(v);
+        }
+        self.validator.get().context("shape validator unavailable")
+    }
+
+    /// Reads records from files (format by extension unless given).
+    pub fn read_records(
+        &self,
+        paths: &[impl AsRef<Path>],
+        format: Option<InputFormat>,
+    ) -> anyhow::Result<Vec<Record>> {
+        let contexts = PinnedContexts::default();
+        let base = format!("{}/", self.config.base_url);
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut all = Vec::new();
+        for path in paths {
+            let path = path.as_ref();
+            let name = path.display().to_string();
+            let fmt = format
+                .or_else(|| InputFormat::from_path(path))
+                .with_context(|| {
+                    format!("{name}: unknown format; use .ttl, .nt, .jsonld or --format")
+                })?;
+            let bytes = rdf_input::read_file(path, self.max_input_bytes)?;
+            let quads = rdf_input::parse(&bytes, fmt, Some(&base), &name, &contexts)?;
+            let records = record::split_into_records(quads, &self.config.base_url)
+                .with_context(|| name.clone())?;
+            for r in records {
+                if let Some(other) = seen.insert(r.iri.as_str().to_owned(), name.clone()) {
+                    bail!("record <{}> is in both {other} and {name}", r.iri.as_str());
+                }
+                all.push(r);
+            }
+        }
+        Ok(all)
+    }
+
+    /// Publishes records: new content gets the next version and a new proof;
+    /// identical content changes nothing. All or nothing: one transaction.
+    pub fn publish(&self, records: Vec<Record>) -> anyhow::Result<Vec<Published>> {
+        let validator = self.validator()?;
+        let modified = now();
+        let mut results = Vec::new();
+        let mut to_store = Vec::new();
+        let mut errors = Vec::new();
+        for record in records {
+            if record.is_withdrawn() {
+                errors.push(format!(
+                    "<{}>: use `ccis withdraw` to withdraw a record",
+                    record.iri.as_str()
+                ));
+                continue;
+            }
+            let record = NodeStore::normalized(&record)?;
+            let stored = self.store.get(&record.iri)?;
+            let (version, outcome) = match &stored {
+                Some(s) if s.record.content_key() == record.content_key() => {
+                    results.push(Published {
+                        iri: record.iri.as_str().to_owned(),
+                        version: s.record.version().unwrap_or(0),
+                        outcome: Outcome::Unchanged,
+                    });
+                    continue;
+                }
+                Some(s) => (s.record.version().unwrap_or(0) + 1, Outcome::Updated),
+                None => (1, Outcome::Created),
+            };
+            let stamped = NodeStore::normalized(&record.stamped(version, &modified))?;
+            if let Err(e) = validator.validate(&stamped) {
+                errors.push(e.to_string());
+                continue;
+            }
+            match self.sign(stamped) {
+                Ok(signed) => {
+                    results.push(Published {
+                        iri: signed.record.iri.as_str().to_owned(),
+                        version,
+                        outcome,
+                    });
+                    to_store.push(signed);
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        if !errors.is_empty() {
+            bail!("nothing was stored:\n{}", errors.join("\n"));
+        }
+        self.store_local(&to_store)?;
+        Ok(results)
+    }
+
+    /// Stores a signed tombstone with the next version.
+    pub fn withdraw(&self, iri: &str) -> anyhow::Result<Published> {
+        let node = NamedNode::new(iri).with_context(|| format!("{iri:?} is not an IRI"))?;
+        if record::record_of(iri, &self.config.base_url).as_deref() != Some(iri) {
+            bail!(
+                "<{iri}> is not a record IRI of this node ({}/records/…)",
+                self.config.base_url
+            );
+        }
+        let stored = self
+            .store
+            .get(&node)?
+            .with_context(|| format!("<{iri}> is not stored on this node"))?;
+        if stored.record.is_withdrawn() {
+            bail!("<{iri}> is already withdrawn");
+        }
+        let version = stored.record.version().unwrap_or(0) + 1;
+        let tombstone = NodeStore::normalized(&Record::tombstone(node, version, &now()))?;
+        self.validator()?.validate(&tombstone)?;
+        let signed = self.sign(tombstone)?;
+        self.store_local(std::slice::from_ref(&signed))?;
+        Ok(Published {
+            iri: iri.to_owned(),
+            version,
+            outcome: Outcome::Withdrawn,
+        })
+    }
+
+    /// Signs a stamped record with the node's active key.
+    pub fn sign(&self, record: Record) -> anyhow::Result<SignedRecord> {
+        let proof = proof::sign(&record.document(), &self.key, &now(), &Limits::default())
+            .with_context(|| format!("cannot sign <{}>", record.iri.as_str()))?;
+        Ok(SignedRecord { record, proof })
+    }
+
+    fn store_local(&self, signed: &[SignedRecord]) -> anyhow::Result<()> {
+        let stored_at = now();
+        let meta = StoreMeta {
+            origin: self.config.id.clone(),
+            source: "local".into(),
+            stored_at,
+            verified_with: self.verification_method(),
+        };
+        let items: Vec<_> = signed.iter().map(|s| (s.clone(), meta.clone())).collect();
+        self.store.put_all(&items)
+    }
+}

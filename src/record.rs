@@ -1,0 +1,420 @@
+//! The record model: a small RDF graph about one thing, named by its IRI.
+//!
+//! A record's IRI is `{base}/records/{slug}`; every subject in it is the
+//! record IRI or a fragment of it (`…#contact`), so a record can be moved,
+//! signed and verified as a unit.
+
+use crate::vocab;
+use oxrdf::vocab::{rdf, xsd};
+use oxrdf::{
+    GraphName, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, Term, TermRef, Triple,
+};
+use std::collections::BTreeMap;
+
+/// Most blank nodes a record may hold.
+pub const MAX_BLANK_NODES: usize = 16;
+/// Most triples a record may hold.
+pub const MAX_TRIPLES: usize = 2_000;
+
+/// Why triples do not form acceptable records.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RecordError {
+    /// A subject outside the node's record space.
+    #[error(
+        "subject <{subject}> is not a record of this node: record IRIs are {base}/records/{{slug}} (slug: a-z, 0-9, -) or fragments of one"
+    )]
+    ForeignSubject {
+        /// The subject.
+        subject: String,
+        /// The node's base URL.
+        base: String,
+    },
+    /// A fragment whose record is not in the input.
+    #[error("<{subject}> is a fragment of record <{record}>, which has no statements of its own")]
+    OrphanFragment {
+        /// The fragment.
+        subject: String,
+        /// Its record.
+        record: String,
+    },
+    /// A blank node is not reachable from exactly one record.
+    #[error("blank node _:{0} is not attached to exactly one record")]
+    LooseBlankNode(String),
+    /// Too many blank nodes.
+    #[error("record <{record}> has {found} blank nodes; at most {MAX_BLANK_NODES} are accepted")]
+    TooManyBlankNodes {
+        /// The record.
+        record: String,
+        /// How many.
+        found: usize,
+    },
+    /// Too many triples.
+    #[error("record <{record}> has {found} triples; at most {MAX_TRIPLES} are accepted")]
+    TooManyTriples {
+        /// The record.
+        record: String,
+        /// How many.
+        found: usize,
+    },
+    /// Statements in a named graph where a plain graph was expected.
+    #[error("the input has statements in named graph {0}; records are written as plain triples")]
+    NamedGraph(String),
+    /// No record class.
+    #[error(
+        "record <{0}> has no record class (rdf:type ccis:Tool, Practice, SupportProgramme, Organisation, Initiative, Validation or Withdrawn)"
+    )]
+    NoClass(String),
+    /// No statement at all.
+    #[error("no record found in the input")]
+    Empty,
+}
+
+/// One record: its IRI and its triples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The record IRI.
+    pub iri: NamedNode,
+    /// Its triples, sorted and without duplicates.
+    pub triples: Vec<Triple>,
+}
+
+/// The record IRI that `iri` belongs to if it lies in `base`'s record space.
+pub fn record_of(iri: &str, base: &str) -> Option<String> {
+    let without_fragment = iri.split_once('#').map_or(iri, |(r, _)| r);
+    let slug = without_fragment
+        .strip_prefix(base.trim_end_matches('/'))?
+        .strip_prefix("/records/")?;
+    is_slug(slug).then(|| without_fragment.to_owned())
+}
+
+/// The record IRI an IRI belongs to, whatever node it is on.
+pub fn record_iri_part(iri: &str) -> &str {
+    iri.split_once('#').map_or(iri, |(r, _)| r)
+}
+
+/// Whether a string is a valid slug: lowercase letters, digits and dashes.
+pub fn is_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 120
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+}
+
+impl Record {
+    /// Builds a record from its triples (sorted, deduplicated).
+    pub fn new(iri: NamedNode, mut triples: Vec<Triple>) -> Self {
+        triples.sort_by_cached_key(|t| t.to_string());
+        triples.dedup();
+        Self { iri, triples }
+    }
+
+    /// The triples as quads in `graph`.
+    pub fn quads_in(&self, graph: &GraphName) -> Vec<Quad> {
+        self.triples
+            .iter()
+            .map(|t| t.clone().in_graph(graph.clone()))
+            .collect()
+    }
+
+    /// The triples as quads in the default graph: the document that is signed.
+    pub fn document(&self) -> Vec<Quad> {
+        self.quads_in(&GraphName::DefaultGraph)
+    }
+
+    fn objects(&self, predicate: NamedNodeRef<'_>) -> impl Iterator<Item = TermRef<'_>> {
+        self.triples
+            .iter()
+            .filter(move |t| t.predicate.as_ref() == predicate && self.is_root(&t.subject))
+            .map(|t| t.object.as_ref())
+    }
+
+    fn is_root(&self, subject: &NamedOrBlankNode) -> bool {
+        matches!(subject, NamedOrBlankNode::NamedNode(n) if n == &self.iri)
+    }
+
+    /// The record class (ccis:Tool, …) and its short name.
+    pub fn class(&self) -> Option<(NamedNodeRef<'static>, &'static str)> {
+        self.objects(rdf::TYPE).find_map(|t| {
+            vocab::RECORD_CLASSES
+                .iter()
+                .find(|(c, _)| TermRef::from(*c) == t)
+                .copied()
+        })
+    }
+
+    /// Whether this is a withdrawal tombstone.
+    pub fn is_withdrawn(&self) -> bool {
+        self.class().is_some_and(|(c, _)| c == vocab::WITHDRAWN)
+    }
+
+    /// `ccis:version`, if present and a positive integer.
+    pub fn version(&self) -> Option<u64> {
+        self.objects(vocab::VERSION).find_map(|t| match t {
+            TermRef::Literal(l) => l.value().parse().ok().filter(|v| *v > 0),
+            _ => None,
+        })
+    }
+
+    /// `dct:modified` as written.
+    pub fn modified(&self) -> Option<&str> {
+        self.objects(vocab::DCT_MODIFIED).find_map(|t| match t {
+            TermRef::Literal(l) => Some(l.value()),
+            _ => None,
+        })
+    }
+
+    /// The language tags of the titles.
+    pub fn title_languages(&self) -> Vec<String> {
+        self.objects(vocab::DCT_TITLE)
+            .filter_map(|t| match t {
+                TermRef::Literal(l) => l.language().map(str::to_owned),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A title in one of the preferred languages, else any title.
+    pub fn title(&self, preferred: &[&str]) -> Option<String> {
+        let titles: Vec<_> = self
+            .objects(vocab::DCT_TITLE)
+            .filter_map(|t| match t {
+                TermRef::Literal(l) => Some((l.language().unwrap_or(""), l.value())),
+                _ => None,
+            })
+            .collect();
+        preferred
+            .iter()
+            .find_map(|p| titles.iter().find(|(l, _)| l == p))
+            .or(titles.first())
+            .map(|(_, v)| (*v).to_owned())
+    }
+
+    /// The record without `ccis:version` and `dct:modified`: what a change is judged on.
+    pub fn content_key(&self) -> Vec<Triple> {
+        self.triples
+            .iter()
+            .filter(|t| {
+                !(self.is_root(&t.subject)
+                    && (t.predicate.as_ref() == vocab::VERSION
+                        || t.predicate.as_ref() == vocab::DCT_MODIFIED))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The same content stamped with `version` and `modified` (any previous stamp replaced).
+    pub fn stamped(&self, version: u64, modified: &str) -> Self {
+        let mut triples = self.content_key();
+        triples.push(Triple::new(
+            self.iri.clone(),
+            vocab::VERSION,
+            Literal::new_typed_literal(version.to_string(), xsd::INTEGER),
+        ));
+        triples.push(Triple::new(
+            self.iri.clone(),
+            vocab::DCT_MODIFIED,
+            Literal::new_typed_literal(modified, xsd::DATE_TIME),
+        ));
+        Self::new(self.iri.clone(), triples)
+    }
+
+    /// A withdrawal tombstone for this IRI.
+    pub fn tombstone(iri: NamedNode, version: u64, modified: &str) -> Self {
+        Self::new(
+            iri.clone(),
+            vec![Triple::new(iri, rdf::TYPE, vocab::WITHDRAWN)],
+        )
+        .stamped(version, modified)
+    }
+
+    /// Checks the size limits that bound the work a record can cause.
+    pub fn check_limits(&self) -> Result<(), RecordError> {
+        let mut blank = std::collections::BTreeSet::new();
+        for t in &self.triples {
+            if let NamedOrBlankNode::BlankNode(b) = &t.subject {
+                blank.insert(b.as_str().to_owned());
+            }
+            if let Term::BlankNode(b) = &t.object {
+                blank.insert(b.as_str().to_owned());
+            }
+        }
+        if blank.len() > MAX_BLANK_NODES {
+            return Err(RecordError::TooManyBlankNodes {
+                record: self.iri.as_str().to_owned(),
+                found: blank.len(),
+            });
+        }
+        if self.triples.len() > MAX_TRIPLES {
+            return Err(RecordError::TooManyTriples {
+                record: self.iri.as_str().to_owned(),
+                found: self.triples.len(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Splits default-graph triples into records of the node at `base`.
+///
+/// Every IRI subject must be a record IRI of `base` or a fragment of one, and
+/// every blank node must hang (directly or through other blank nodes) from a
+/// single record. Records come back sorted by IRI.
+pub fn split_into_records(quads: Vec<Quad>, base: &str) -> Result<Vec<Record>, RecordError> {
+    let mut triples = Vec::with_capacity(quads.len());
+    for quad in quads {
+        match &quad.graph_name {
+            GraphName::DefaultGraph => {}
+            GraphName::NamedNode(g) => return Err(RecordError::NamedGraph(g.to_string())),
+            GraphName::BlankNode(g) => return Err(RecordError::NamedGraph(g.to_string())),
+        }
+        let triple = Triple::from(quad);
+        if let NamedOrBlankNode::NamedNode(s) = &triple.subject {
+            if record_of(s.as_str(), base).is_none() {
+                return Err(RecordError::ForeignSubject {
+                    subject: s.as_str().to_owned(),
+                    base: base.trim_end_matches('/').to_owned(),
+                });
+            }
+        }
+        triples.push(triple);
+    }
+    let mut records = Vec::new();
+    for (iri, triples) in group_by_record(triples)? {
+        let root_has_statements = triples
+            .iter()
+            .any(|t| matches!(&t.subject, NamedOrBlankNode::NamedNode(s) if s.as_str() == iri));
+        if !root_has_statements {
+            let fragment = triples
+                .first()
+                .map(|t| t.subject.to_string())
+                .unwrap_or_default();
+            return Err(RecordError::OrphanFragment {
+                subject: fragment.trim_matches(['<', '>']).to_owned(),
+                record: iri,
+            });
+        }
+        let record = Record::new(NamedNode::new_unchecked(iri), triples);
+        if record.class().is_none() {
+            return Err(RecordError::NoClass(record.iri.as_str().to_owned()));
+        }
+        record.check_limits()?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// Groups triples by the record their subject belongs to (the IRI without
+/// fragment); triples about blank nodes go with the record that references them.
+pub fn group_by_record(triples: Vec<Triple>) -> Result<BTreeMap<String, Vec<Triple>>, RecordError> {
+    let mut by_record: BTreeMap<String, Vec<Triple>> = BTreeMap::new();
+    let mut pending: Vec<Triple> = Vec::new();
+    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    for triple in triples {
+        match &triple.subject {
+            NamedOrBlankNode::NamedNode(s) => {
+                let record = record_iri_part(s.as_str()).to_owned();
+                if let Term::BlankNode(b) = &triple.object {
+                    owner.insert(b.as_str().to_owned(), record.clone());
+                }
+                by_record.entry(record).or_default().push(triple);
+            }
+            NamedOrBlankNode::BlankNode(_) => pending.push(triple),
+        }
+    }
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut rest = Vec::new();
+        for t in pending {
+            let NamedOrBlankNode::BlankNode(b) = &t.subject else {
+                continue;
+            };
+            match owner.get(b.as_str()).cloned() {
+                Some(record) => {
+                    if let Term::BlankNode(o) = &t.object {
+                        owner.entry(o.as_str().to_owned()).or_insert(record.clone());
+                    }
+                    by_record.entry(record).or_default().push(t);
+                }
+                None => rest.push(t),
+            }
+        }
+        if rest.len() == before {
+            let label = match &rest[0].subject {
+                NamedOrBlankNode::BlankNode(b) => b.as_str().to_owned(),
+                other => other.to_string(),
+            };
+            return Err(RecordError::LooseBlankNode(label));
+        }
+        pending = rest;
+    }
+    if by_record.is_empty() {
+        return Err(RecordError::Empty);
+    }
+    Ok(by_record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "https://node.example";
+
+    fn q(s: &str, p: NamedNodeRef<'_>, o: impl Into<Term>) -> Quad {
+        Quad::new(
+            NamedNode::new_unchecked(s),
+            p,
+            o.into(),
+            GraphName::DefaultGraph,
+        )
+    }
+
+    #[test]
+    fn record_space() {
+        assert_eq!(
+            record_of("https://node.example/records/a-1#x", BASE).as_deref(),
+            Some("https://node.example/records/a-1")
+        );
+        assert_eq!(record_of("https://node.example/records/A", BASE), None);
+        assert_eq!(record_of("https://other.example/records/a", BASE), None);
+        assert_eq!(record_of("https://node.example/records/a/b", BASE), None);
+    }
+
+    #[test]
+    fn splits_records_and_refuses_foreign_subjects() {
+        let r = "https://node.example/records/guide";
+        let quads = vec![
+            q(r, rdf::TYPE, vocab::TOOL),
+            q(
+                &format!("{r}#contact"),
+                vocab::DCT_TITLE,
+                Literal::from("x"),
+            ),
+        ];
+        let records = split_into_records(quads.clone(), BASE).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].triples.len(), 2);
+        let mut bad = quads;
+        bad.push(q("https://else.example/x", rdf::TYPE, vocab::TOOL));
+        assert!(matches!(
+            split_into_records(bad, BASE),
+            Err(RecordError::ForeignSubject { .. })
+        ));
+    }
+
+    #[test]
+    fn stamping_replaces_version_and_keeps_content() {
+        let r = NamedNode::new_unchecked("https://node.example/records/guide");
+        let rec = Record::new(
+            r.clone(),
+            vec![Triple::new(r.clone(), rdf::TYPE, vocab::TOOL)],
+        );
+        let v1 = rec.stamped(1, "2026-01-01T00:00:00Z");
+        let v2 = v1.stamped(2, "2026-01-02T00:00:00Z");
+        assert_eq!(v2.version(), Some(2));
+        assert_eq!(v2.modified(), Some("2026-01-02T00:00:00Z"));
+        assert_eq!(v1.content_key(), v2.content_key());
+        assert_eq!(v2.triples.len(), 3);
+    }
+}

@@ -1,0 +1,370 @@
+//! The `ccis` command line end to end: init, publish, versioning, withdraw,
+//! export, offline verify, query, status, and bad input that stores nothing.
+
+mod common;
+
+use common::{ccis, repo};
+use std::path::{Path, PathBuf};
+
+const BASE: &str = "https://ccis.example.fr";
+
+struct TestNode {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl TestNode {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("node");
+        let (ok, out, err) = ccis(&[
+            "init",
+            "--dir",
+            s(&dir),
+            "--id",
+            "fr-test",
+            "--country",
+            "FR",
+            "--base-url",
+            BASE,
+            "--name",
+            "Test centre",
+        ]);
+        assert!(ok, "{err}");
+        assert!(out.contains("did:key:z6Mk"), "{out}");
+        Self { _tmp: tmp, dir }
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let mut all = vec![args[0], "--dir", s(&self.dir)];
+        all.extend_from_slice(&args[1..]);
+        ccis(&all)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.parent().unwrap().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn record_count(&self) -> usize {
+        let (ok, out, err) = self.run(&[
+            "query",
+            "--format",
+            "csv",
+            "SELECT (COUNT(*) AS ?n) WHERE { ?cr a <http://www.w3.org/ns/dcat#CatalogRecord> }",
+        ]);
+        assert!(ok, "{err}");
+        out.lines().nth(1).unwrap().trim().parse().unwrap()
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const GUIDE: &str = r#"@prefix ccis: <https://w3id.org/ccis/ns#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix country: <http://publications.europa.eu/resource/authority/country/> .
+<records/guide> a ccis:Tool ;
+    dct:title "Guide"@fr , "Guide"@en ;
+    dct:description "Un guide."@fr , "A guide."@en ;
+    dct:spatial country:FRA ;
+    dct:subject ccis:theme-employment ;
+    ccis:toolType ccis:tool-type-guide ;
+    dct:license <https://creativecommons.org/licenses/by/4.0/> .
+"#;
+
+#[test]
+fn publish_version_withdraw_export_verify() {
+    let node = TestNode::new();
+    let guide = node.write("guide.ttl", GUIDE);
+    let (ok, out, err) = node.run(&["publish", s(&guide)]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("created")
+            && out.contains("v1")
+            && out.contains(&format!("{BASE}/records/guide")),
+        "{out}"
+    );
+
+    let (ok, out, _) = node.run(&["publish", s(&guide)]);
+    assert!(
+        ok && out.contains("unchanged") && out.contains("v1"),
+        "identical content changes nothing: {out}"
+    );
+
+    let changed = node.write("guide2.ttl", &GUIDE.replace("A guide.", "A better guide."));
+    let (ok, out, err) = node.run(&["publish", s(&changed)]);
+    assert!(
+        ok && out.contains("updated") && out.contains("v2"),
+        "{out}{err}"
+    );
+
+    // JSON-LD input with the pinned context.
+    let json = node.write(
+        "howto.jsonld",
+        &format!(
+            r#"{{"@context": "https://w3id.org/ccis/context.jsonld",
+              "id": "{BASE}/records/howto", "type": "Tool",
+              "title": [{{"@value": "Fiche", "@language": "fr"}}],
+              "description": {{"@value": "Une fiche.", "@language": "fr"}},
+              "spatial": "http://publications.europa.eu/resource/authority/country/FRA",
+              "subject": "ccis:theme-housing", "toolType": "ccis:tool-type-how-to",
+              "license": "https://creativecommons.org/licenses/by/4.0/"}}"#
+        ),
+    );
+    let (ok, out, err) = node.run(&["publish", s(&json)]);
+    assert!(ok && out.contains("created"), "{out}{err}");
+
+    let (ok, out, err) = node.run(&["withdraw", &format!("{BASE}/records/howto")]);
+    assert!(ok && out.contains("v2"), "{out}{err}");
+    let (ok, _, err) = node.run(&["withdraw", &format!("{BASE}/records/howto")]);
+    assert!(!ok && err.contains("already withdrawn"), "{err}");
+
+    // Export in every format and verify offline with the node's key.
+    let (_, status, _) = node.run(&["status"]);
+    assert!(status.contains("records   2 (1 withdrawn)"), "{status}");
+    let key = std::fs::read_to_string(node.dir.join("ccis.toml")).unwrap();
+    let key = key
+        .split("public_key = \"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    for (format, ext) in [("trig", "trig"), ("nquads", "nq"), ("jsonld", "jsonld")] {
+        let file = node.dir.parent().unwrap().join(format!("export.{ext}"));
+        let (ok, _, err) = node.run(&["export", "--format", format, "--output", s(&file)]);
+        assert!(ok, "{err}");
+        let (ok, out, err) = ccis(&["verify", "--key", &key, s(&file)]);
+        assert!(ok, "{format}: {out}{err}");
+        assert!(out.contains("2 verified, 0 failed"), "{format}: {out}");
+        assert!(
+            out.contains("records/guide v2") && out.contains("records/howto v2"),
+            "{out}"
+        );
+    }
+    // A single record as JSON-LD, then tampered: verification fails.
+    let one = node.dir.parent().unwrap().join("one.jsonld");
+    let (ok, _, err) = node.run(&[
+        "export",
+        "--format",
+        "jsonld",
+        "--output",
+        s(&one),
+        &format!("{BASE}/records/guide"),
+    ]);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&one).unwrap();
+    assert!(
+        text.contains("\"proof\"") && text.contains("eddsa-rdfc-2022"),
+        "{text}"
+    );
+    let tampered = node.write(
+        "tampered.jsonld",
+        &text.replace("A better guide.", "A forged guide."),
+    );
+    let (ok, out, _) = ccis(&["verify", "--key", &key, s(&tampered)]);
+    assert!(
+        !ok && out.contains("FAILED") && out.contains("signature does not verify"),
+        "{out}"
+    );
+    let other_key = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2";
+    let (ok, out, _) = ccis(&["verify", "--key", other_key, s(&one)]);
+    assert!(!ok && out.contains("not by the given key"), "{out}");
+
+    // Query as JSON and as a table.
+    let (ok, out, err) = node.run(&[
+        "query",
+        "--format",
+        "json",
+        "SELECT ?t WHERE { ?r <http://purl.org/dc/terms/title> ?t FILTER(lang(?t) = 'en') }",
+    ]);
+    assert!(ok && out.contains("\"Guide\""), "{out}{err}");
+    let (ok, out, _) = node.run(&["query", "ASK { ?r a <https://w3id.org/ccis/ns#Withdrawn> }"]);
+    assert!(ok && out.trim() == "true", "{out}");
+}
+
+#[test]
+fn bad_input_is_refused_with_its_location_and_stores_nothing() {
+    let node = TestNode::new();
+    let guide = node.write("guide.ttl", GUIDE);
+    assert!(node.run(&["publish", s(&guide)]).0);
+    assert_eq!(node.record_count(), 1);
+
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "broken.ttl",
+            GUIDE.replace("\"Un guide.\"@fr", "\"Un guide.@fr"),
+            "broken.ttl:",
+        ),
+        (
+            "no-title.ttl",
+            GUIDE.replace("dct:title \"Guide\"@fr , \"Guide\"@en ;", ""),
+            "dct:title is required",
+        ),
+        (
+            "two-titles.ttl",
+            GUIDE.replace("\"Guide\"@en", "\"Guide\"@en , \"Handbook\"@en"),
+            "lang en",
+        ),
+        (
+            "bad-country.ttl",
+            GUIDE.replace("country:FRA", "country:USA"),
+            "EuCountryShape",
+        ),
+        (
+            "untagged.ttl",
+            GUIDE.replace("\"A guide.\"@en", "\"A guide.\""),
+            "dct:description",
+        ),
+        (
+            "bad-type.ttl",
+            GUIDE.replace("ccis:tool-type-guide", "ccis:theme-housing"),
+            "ToolTypeShape",
+        ),
+        (
+            "foreign.ttl",
+            format!("{GUIDE}<https://elsewhere.example/records/x> a ccis:Tool .\n"),
+            "elsewhere.example/records/x",
+        ),
+        (
+            "unknown.jsonld",
+            format!(
+                r#"{{"@context": "https://w3id.org/ccis/context.jsonld", "id": "{BASE}/records/x", "type": "Tool", "titel": "T"}}"#
+            ),
+            "\"titel\"",
+        ),
+        (
+            "remote.jsonld",
+            format!(
+                r#"{{"@context": "https://example.org/context.jsonld", "id": "{BASE}/records/x"}}"#
+            ),
+            "not one of the pinned contexts",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let file = node.write(name, &text);
+        let (ok, _, err) = node.run(&["publish", s(&file)]);
+        assert!(!ok, "{name} must be refused");
+        assert!(
+            err.contains(expected),
+            "{name}: expected {expected:?} in:\n{err}"
+        );
+        assert_eq!(node.record_count(), 1, "{name}: nothing stored");
+    }
+    let (_, out, _) = node.run(&["publish", s(&guide)]);
+    assert!(
+        out.contains("unchanged") && out.contains("v1"),
+        "stored record untouched: {out}"
+    );
+
+    // One publish is one transaction: a good new record is not stored beside a bad one.
+    let good = node.write(
+        "other.ttl",
+        &GUIDE.replace("records/guide", "records/other"),
+    );
+    let bad = node.write(
+        "bad.ttl",
+        &GUIDE
+            .replace("records/guide", "records/bad")
+            .replace("country:FRA", "country:USA"),
+    );
+    let (ok, _, err) = node.run(&["publish", s(&good), s(&bad)]);
+    assert!(
+        !ok && err.contains("nothing was stored") && err.contains("records/bad"),
+        "{err}"
+    );
+    assert_eq!(node.record_count(), 1);
+    // Broken Turtle names the line and column.
+    let file = node.write("broken2.ttl", "@prefix dct: <http://purl.org/dc/terms/> .\n<records/a> dct:title \"x\" ;\n  dct:title .\n");
+    let (_, _, err) = node.run(&["publish", s(&file)]);
+    assert!(err.contains("broken2.ttl:3:"), "{err}");
+
+    // A 50 MB file is refused before parsing.
+    let big = node.dir.parent().unwrap().join("big.ttl");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(50 * 1024 * 1024).unwrap();
+    let (ok, _, err) = node.run(&["publish", s(&big)]);
+    assert!(!ok && err.contains("over the limit"), "{err}");
+
+    // A record with 10,000 blank nodes is refused.
+    let mut many = GUIDE.to_owned();
+    many.push_str("<records/guide> <https://schema.org/hasPart> ");
+    many.push_str(
+        &(0..10_000)
+            .map(|i| format!("[ <https://schema.org/position> {i} ]"))
+            .collect::<Vec<_>>()
+            .join(" , "),
+    );
+    many.push_str(" .\n");
+    let file = node.write("blank.ttl", &many);
+    let (ok, _, err) = node.run(&["publish", s(&file)]);
+    assert!(!ok && err.contains("blank nodes"), "{err}");
+    assert_eq!(node.record_count(), 1);
+}
+
+#[test]
+fn secret_key_readable_by_others_is_refused() {
+    let node = TestNode::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = node.dir.join("secret.key");
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (ok, _, err) = node.run(&["status"]);
+        assert!(!ok && err.contains("readable by group or others"), "{err}");
+    }
+}
+
+#[test]
+fn sample_records_publish_and_verify_against_peers_toml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, out, err) = ccis(&[
+        "demo",
+        "--dir",
+        s(&tmp.path().join("fed")),
+        "--repo",
+        s(&repo()),
+    ]);
+    assert!(ok, "{out}{err}");
+    let exports = tmp.path().join("fed/exports");
+    let files: Vec<String> = std::fs::read_dir(&exports)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    assert_eq!(files.len(), 10, "TriG and JSON-LD for five nodes");
+    let mut args = vec!["verify", "--peers", "peers.toml"];
+    args.extend(files.iter().map(String::as_str));
+    let (ok, out, err) = common::ccis_in(&repo(), &args);
+    assert!(ok, "{out}{err}");
+    let verified: usize = out
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        verified >= 80,
+        "every sample record verifies in both exports: {verified}"
+    );
+    // A record signed by one node does not verify as another's.
+    let fr = std::fs::read_to_string(exports.join("fr-avise.trig")).unwrap();
+    let forged = fr.replace(
+        "http://127.0.0.1:8401/records/pins",
+        "http://127.0.0.1:8402/records/pins",
+    );
+    let path = tmp.path().join("forged.trig");
+    std::fs::write(&path, forged).unwrap();
+    let (ok, out, _) = common::ccis_in(&repo(), &["verify", "--peers", "peers.toml", s(&path)]);
+    assert!(!ok && out.contains("FAILED"), "{out}");
+}
