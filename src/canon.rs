@@ -7,7 +7,10 @@
 //! it would be too costly (the "dataset poisoning" of the RDFC-1.0 spec).
 
 use oxrdf::dataset::{CanonicalizationAlgorithm, CanonicalizationHashAlgorithm};
-use oxrdf::{BlankNodeRef, Dataset, GraphNameRef, NamedOrBlankNodeRef, Quad, QuadRef, TermRef};
+use oxrdf::{
+    BlankNodeRef, Dataset, GraphName, GraphNameRef, NamedOrBlankNode, NamedOrBlankNodeRef, Quad,
+    QuadRef, Term, TermRef,
+};
 use sha2::{Digest, Sha256, Sha384};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -88,6 +91,59 @@ pub fn canonical_nquads(quads: &[Quad], limits: &Limits) -> Result<String, Canon
     Ok(canonicalize(quads, limits, HashAlgorithm::Sha256)?.nquads)
 }
 
+/// SHA-256 of the canonical N-Quads, hashed line by line without building the document.
+pub fn canonical_sha256(quads: &[Quad], limits: &Limits) -> Result<[u8; 32], CanonError> {
+    let mut hasher = Sha256::new();
+    if blank_nodes(quads).is_empty() {
+        for line in ground_lines(quads) {
+            hasher.update(line.as_bytes());
+        }
+    } else {
+        hasher.update(canonical_nquads(quads, limits)?.as_bytes());
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// The sorted, deduplicated canonical lines of quads without blank nodes.
+fn ground_lines(quads: &[Quad]) -> Vec<String> {
+    let mut lines: Vec<String> = quads.iter().map(ground_line).collect();
+    lines.sort_unstable();
+    lines.dedup();
+    lines
+}
+
+/// One canonical N-Quads line of a quad without blank nodes.
+fn ground_line(q: &Quad) -> String {
+    use std::fmt::Write as _;
+    let mut line = String::with_capacity(160);
+    let iri = |line: &mut String, iri: &str| {
+        line.push('<');
+        line.push_str(iri);
+        line.push('>');
+    };
+    match &q.subject {
+        NamedOrBlankNode::NamedNode(n) => iri(&mut line, n.as_str()),
+        other => {
+            let _ = write!(line, "{other}");
+        }
+    }
+    line.push(' ');
+    iri(&mut line, q.predicate.as_str());
+    line.push(' ');
+    match &q.object {
+        Term::NamedNode(n) => iri(&mut line, n.as_str()),
+        other => {
+            let _ = write!(line, "{other}");
+        }
+    }
+    if let GraphName::NamedNode(g) = &q.graph_name {
+        line.push(' ');
+        iri(&mut line, g.as_str());
+    }
+    line.push_str(" .\n");
+    line
+}
+
 /// Canonicalizes the quads with RDFC-1.0 within `limits`.
 pub fn canonicalize(
     quads: &[Quad],
@@ -96,9 +152,8 @@ pub fn canonicalize(
 ) -> Result<Canonical, CanonError> {
     let blank_nodes = blank_nodes(quads);
     if blank_nodes.is_empty() {
-        let lines: BTreeSet<String> = quads.iter().map(|q| format!("{q} .\n")).collect();
         return Ok(Canonical {
-            nquads: lines.into_iter().collect(),
+            nquads: ground_lines(quads).concat(),
             blank_node_map: HashMap::new(),
         });
     }

@@ -290,13 +290,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let entries = node.store.entries()?;
             let withdrawn = entries.iter().filter(|e| e.status == "withdrawn").count();
             writeln!(out, "records   {} ({} withdrawn)", entries.len(), withdrawn)?;
-            let (by_class, by_language) = node.store.counts()?;
+            let counts = node.store.counts()?;
             writeln!(out, "\nby class")?;
-            for (class, n) in by_class {
+            for (class, n) in counts.by_class {
                 writeln!(out, "  {class:<18} {n}")?;
             }
             writeln!(out, "\nby title language")?;
-            for (lang, n) in by_language {
+            for (lang, n) in counts.by_language {
                 writeln!(out, "  {lang:<18} {n}")?;
             }
         }

@@ -24,6 +24,10 @@ pub const SAMPLE_NODES: &[(&str, &str)] = &[
     ("eu", "eu-eccsi"),
 ];
 
+/// Sample records each node withdraws after publishing (closed calls), so the
+/// federation also holds signed tombstones.
+pub const SAMPLE_WITHDRAWALS: &[(&str, &str)] = &[("fr-avise", "appel-a-projets-fse-2022")];
+
 /// One node's line in the demo summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeSummary {
@@ -89,6 +93,9 @@ pub fn build(root: &Path, repo: &Path) -> anyhow::Result<Vec<NodeSummary>> {
         files.sort();
         let records = node.read_records(&files, None)?;
         let published = node.publish(records)?;
+        for (_, slug) in SAMPLE_WITHDRAWALS.iter().filter(|(n, _)| n == id) {
+            node.withdraw(&node.config.record_iri(slug))?;
+        }
         let signed = export_records(&node, &[])?;
         let mut verified = [0usize; 2];
         for (i, format) in [ExportFormat::Trig, ExportFormat::Jsonld]
@@ -117,7 +124,7 @@ pub fn build(root: &Path, repo: &Path) -> anyhow::Result<Vec<NodeSummary>> {
                 }
             }
         }
-        let (by_class, _) = node.store.counts()?;
+        let by_class = node.store.counts()?.by_class;
         summaries.push(NodeSummary {
             id: (*id).to_owned(),
             records: published.len(),
@@ -173,7 +180,11 @@ pub fn run(dir: Option<PathBuf>, repo: &Path, out: &mut impl Write) -> anyhow::R
         root.display(),
         root.display()
     )?;
-    writeln!(out, "Try: ccis status --dir {}/fr-avise", root.display())?;
+    writeln!(
+        out,
+        "Try: cargo run -- status --dir {}/fr-avise",
+        root.display()
+    )?;
     Ok(())
 }
 

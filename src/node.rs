@@ -4,7 +4,7 @@
 use crate::canon::Limits;
 use crate::config::{KeyConfig, NodeConfig, NodeDir};
 use crate::keys;
-use crate::proof;
+use crate::proof::ProofSigner;
 use crate::rdf_input::{self, InputFormat, PinnedContexts};
 use crate::record::{self, Record};
 use crate::shapes::ShapeValidator;
@@ -66,7 +66,7 @@ pub struct Node {
     pub config: NodeConfig,
     /// Its store.
     pub store: NodeStore,
-    key: SigningKey,
+    signer: ProofSigner,
     validator: OnceLock<ShapeValidator>,
     /// Largest input file accepted.
     pub max_input_bytes: u64,
@@ -134,7 +134,7 @@ impl Node {
             dir: nd,
             config,
             store,
-            key,
+            signer: ProofSigner::new(key),
             validator: OnceLock::new(),
             max_input_bytes: rdf_input::DEFAULT_MAX_INPUT_BYTES,
         })
@@ -142,7 +142,7 @@ impl Node {
 
     /// The signing key's did:key verification method.
     pub fn verification_method(&self) -> String {
-        keys::verification_method(&self.key.verifying_key())
+        self.signer.verification_method().to_owned()
     }
 
     fn validator(&self) -> anyhow::Result<&ShapeValidator> {
@@ -269,7 +269,9 @@ impl Node {
 
     /// Signs a stamped record with the node's active key.
     pub fn sign(&self, record: Record) -> anyhow::Result<SignedRecord> {
-        let proof = proof::sign(&record.document(), &self.key, &now(), &Limits::default())
+        let proof = self
+            .signer
+            .sign(&record.document(), &now(), &Limits::default())
             .with_context(|| format!("cannot sign <{}>", record.iri.as_str()))?;
         Ok(SignedRecord { record, proof })
     }

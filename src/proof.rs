@@ -169,9 +169,16 @@ pub fn canonical_proof_configuration(proof: &Proof) -> Result<String, ProofError
 
 /// hashData: SHA-256(proof configuration) ‖ SHA-256(document), both canonical N-Quads.
 pub fn hash_data(canonical_proof_config: &str, canonical_document: &str) -> [u8; 64] {
+    join_hashes(
+        &Sha256::digest(canonical_proof_config.as_bytes()).into(),
+        &Sha256::digest(canonical_document.as_bytes()).into(),
+    )
+}
+
+fn join_hashes(proof_config_hash: &[u8; 32], document_hash: &[u8; 32]) -> [u8; 64] {
     let mut out = [0u8; 64];
-    out[..32].copy_from_slice(&Sha256::digest(canonical_proof_config.as_bytes()));
-    out[32..].copy_from_slice(&Sha256::digest(canonical_document.as_bytes()));
+    out[..32].copy_from_slice(proof_config_hash);
+    out[32..].copy_from_slice(document_hash);
     out
 }
 
@@ -189,28 +196,71 @@ fn decode_proof_value(value: &str) -> Result<Signature, ProofError> {
         .map_err(|_| ProofError::Malformed("proofValue is not a 64-byte signature".into()))
 }
 
-/// Signs the document (its quads, with no proof) and returns the proof.
+/// A signing key with what every proof it makes repeats, computed once.
+pub struct ProofSigner {
+    key: SigningKey,
+    verification_method: String,
+    /// The canonical proof configuration lines after the `created` one
+    /// (type, cryptosuite, proofPurpose, verificationMethod sort after it).
+    config_suffix: String,
+}
+
+impl ProofSigner {
+    /// Prepares a key for signing.
+    pub fn new(key: SigningKey) -> Self {
+        let verification_method = keys::verification_method(&key.verifying_key());
+        let options = Proof::options("", &verification_method);
+        // Our own options never hold blank nodes, so this cannot fail.
+        let config = canonical_proof_configuration(&options).unwrap_or_default();
+        let config_suffix = config
+            .split_inclusive('\n')
+            .filter(|l| !l.contains(vocab::DCT_CREATED.as_str()))
+            .collect();
+        Self {
+            key,
+            verification_method,
+            config_suffix,
+        }
+    }
+
+    /// The did:key verification method of the key.
+    pub fn verification_method(&self) -> &str {
+        &self.verification_method
+    }
+
+    /// Signs the document (its quads, with no proof) and returns the proof.
+    pub fn sign(
+        &self,
+        document: &[Quad],
+        created: &str,
+        limits: &Limits,
+    ) -> Result<Proof, ProofError> {
+        let document_hash = canon::canonical_sha256(document, limits)?;
+        let config = format!(
+            "_:c14n0 <{}> {} .\n{}",
+            vocab::DCT_CREATED.as_str(),
+            Literal::new_typed_literal(created, xsd::DATE_TIME),
+            self.config_suffix
+        );
+        let config_hash: [u8; 32] = Sha256::digest(config.as_bytes()).into();
+        let signature = self.key.sign(&join_hashes(&config_hash, &document_hash));
+        let mut proof = Proof::options(created, &self.verification_method);
+        proof.statements.push((
+            vocab::SEC_PROOF_VALUE.into(),
+            Literal::new_typed_literal(encode_proof_value(&signature), vocab::SEC_MULTIBASE).into(),
+        ));
+        Ok(proof)
+    }
+}
+
+/// Signs the document (its quads, with no proof) with `key` and returns the proof.
 pub fn sign(
     document: &[Quad],
     key: &SigningKey,
     created: &str,
     limits: &Limits,
 ) -> Result<Proof, ProofError> {
-    let canonical_document = canon::canonical_nquads(document, limits)?;
-    Ok(sign_canonical(&canonical_document, key, created))
-}
-
-/// Signs an already canonical document.
-pub fn sign_canonical(canonical_document: &str, key: &SigningKey, created: &str) -> Proof {
-    let mut proof = Proof::options(created, &keys::verification_method(&key.verifying_key()));
-    // Our own options never hold blank nodes, so this cannot fail.
-    let config = canonical_proof_configuration(&proof).unwrap_or_default();
-    let signature = key.sign(&hash_data(&config, canonical_document));
-    proof.statements.push((
-        vocab::SEC_PROOF_VALUE.into(),
-        Literal::new_typed_literal(encode_proof_value(&signature), vocab::SEC_MULTIBASE).into(),
-    ));
-    proof
+    ProofSigner::new(key.clone()).sign(document, created, limits)
 }
 
 /// Verifies a proof over a document and returns the key that made it.
@@ -238,8 +288,9 @@ pub fn verify(
     let key = keys::parse_verification_method(proof.verification_method()?)?;
     let signature = decode_proof_value(proof.proof_value()?)?;
     let config = canonical_proof_configuration(proof)?;
-    let document = canon::canonical_nquads(document, limits)?;
-    key.verify(&hash_data(&config, &document), &signature)
+    let config_hash: [u8; 32] = Sha256::digest(config.as_bytes()).into();
+    let document_hash = canon::canonical_sha256(document, limits)?;
+    key.verify(&join_hashes(&config_hash, &document_hash), &signature)
         .map_err(|_| ProofError::BadSignature)?;
     Ok(key)
 }
@@ -255,6 +306,28 @@ mod tests {
             Literal::new_language_tagged_literal_unchecked("Titre", "fr"),
             GraphName::DefaultGraph,
         )]
+    }
+
+    #[test]
+    fn signer_proof_configuration_matches_the_generic_one() {
+        let key = SigningKey::from_bytes(&[5u8; 32]);
+        let created = "2026-03-04T05:06:07Z";
+        let proof = ProofSigner::new(key.clone())
+            .sign(&doc(), created, &Limits::default())
+            .unwrap();
+        assert_eq!(
+            proof.configuration(),
+            Proof::options(created, &keys::verification_method(&key.verifying_key())).statements
+        );
+        // The signature was made over the generic canonical configuration.
+        let config = canonical_proof_configuration(&proof).unwrap();
+        let document = canon::canonical_nquads(&doc(), &Limits::default()).unwrap();
+        let signature = decode_proof_value(proof.proof_value().unwrap()).unwrap();
+        assert!(
+            key.verifying_key()
+                .verify(&hash_data(&config, &document), &signature)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -270,7 +270,7 @@ impl NodeStore {
     }
 
     /// Counts stored records by class, and titles by language, for `status`.
-    pub fn counts(&self) -> anyhow::Result<(Vec<(String, u64)>, Vec<(String, u64)>)> {
+    pub fn counts(&self) -> anyhow::Result<Counts> {
         let mut by_class = Vec::new();
         for (class, name) in vocab::RECORD_CLASSES {
             let q = format!(
@@ -298,7 +298,10 @@ impl NodeStore {
                 by_language.push((lang, n));
             }
         }
-        Ok((by_class, by_language))
+        Ok(Counts {
+            by_class,
+            by_language,
+        })
     }
 
     fn count(&self, sparql: &str) -> anyhow::Result<u64> {
@@ -311,6 +314,15 @@ impl NodeStore {
         }
         Ok(0)
     }
+}
+
+/// What the store holds, for `ccis status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Records by class short name, in `vocab::RECORD_CLASSES` order.
+    pub by_class: Vec<(String, u64)>,
+    /// Records by language tag of their titles.
+    pub by_language: Vec<(String, u64)>,
 }
 
 /// Catalogue metadata written with a version.
