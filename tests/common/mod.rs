@@ -24,8 +24,11 @@ pub fn conformance_dir() -> Option<PathBuf> {
             dir.display()
         );
     }
-    eprintln!(
-        "\n!!!!!!!!!!\n!!! SKIPPED: conformance data not found at {} (set CCIS_CONFORMANCE_DIR)\n!!!!!!!!!!\n",
+    // Written to stderr directly: the test harness would capture eprintln!.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n!!!!!!!!!!\n!!! SKIPPED: conformance data not found at {} (set CCIS_CONFORMANCE_DIR); these tests checked nothing\n!!!!!!!!!!",
         dir.display()
     );
     None
