@@ -47,47 +47,41 @@ pub enum KeyError {
     },
 }
 
+/// `z` + base58btc(multicodec prefix ‖ 32 bytes).
+fn encode_multikey(prefix: [u8; 2], key: &[u8; 32]) -> String {
+    let mut bytes = prefix.to_vec();
+    bytes.extend_from_slice(key);
+    format!("z{}", bs58::encode(bytes).into_string())
+}
+
+/// The 32 key bytes of a Multikey with the given multicodec prefix.
+fn decode_multikey(text: &str, prefix: [u8; 2]) -> Option<[u8; 32]> {
+    let bytes = bs58::decode(text.strip_prefix('z')?).into_vec().ok()?;
+    bytes.strip_prefix(&prefix[..])?.try_into().ok()
+}
+
 /// Encodes a public key as Multikey: `z` + base58btc(0xed01 ‖ key).
 pub fn public_multikey(key: &VerifyingKey) -> String {
-    let mut bytes = ED25519_PUB.to_vec();
-    bytes.extend_from_slice(key.as_bytes());
-    format!("z{}", bs58::encode(bytes).into_string())
+    encode_multikey(ED25519_PUB, key.as_bytes())
 }
 
 /// Decodes a Multikey Ed25519 public key.
 pub fn parse_public_multikey(multikey: &str) -> Result<VerifyingKey, KeyError> {
     let bad = || KeyError::BadMultikey(multikey.to_owned());
-    let bytes = multikey
-        .strip_prefix('z')
-        .and_then(|b58| bs58::decode(b58).into_vec().ok())
-        .ok_or_else(bad)?;
-    let raw: [u8; 32] = bytes
-        .strip_prefix(&ED25519_PUB[..])
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(bad)?;
+    let raw = decode_multikey(multikey, ED25519_PUB).ok_or_else(bad)?;
     VerifyingKey::from_bytes(&raw).map_err(|_| bad())
 }
 
 /// Encodes a secret key as Multikey: `z` + base58btc(0x8026 ‖ seed).
 pub fn secret_multikey(key: &SigningKey) -> String {
-    let mut bytes = ED25519_PRIV.to_vec();
-    bytes.extend_from_slice(&key.to_bytes());
-    format!("z{}", bs58::encode(bytes).into_string())
+    encode_multikey(ED25519_PRIV, &key.to_bytes())
 }
 
 /// Decodes a Multikey Ed25519 secret key.
 pub fn parse_secret_multikey(multikey: &str) -> Result<SigningKey, KeyError> {
-    let bad = || KeyError::BadMultikey("(secret key)".to_owned());
-    let bytes = multikey
-        .trim()
-        .strip_prefix('z')
-        .and_then(|b58| bs58::decode(b58).into_vec().ok())
-        .ok_or_else(bad)?;
-    let seed: [u8; 32] = bytes
-        .strip_prefix(&ED25519_PRIV[..])
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(bad)?;
-    Ok(SigningKey::from_bytes(&seed))
+    decode_multikey(multikey.trim(), ED25519_PRIV)
+        .map(|seed| SigningKey::from_bytes(&seed))
+        .ok_or_else(|| KeyError::BadMultikey("(secret key)".to_owned()))
 }
 
 /// The did:key verification method of a public key: `did:key:z6Mk…#z6Mk…`.
