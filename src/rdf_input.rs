@@ -233,6 +233,7 @@ fn prepare_json_ld(
         };
         node.insert("@context".into(), Value::Array(list));
     };
+    mark_after_resets(&mut doc, &marker);
     match &mut doc {
         Value::Object(node) => wrap(node),
         Value::Array(items) => {
@@ -251,6 +252,38 @@ fn prepare_json_ld(
         }
     }
     serde_json::to_vec(&doc).map_err(|e| InputError::new(source_name, None, e.to_string()))
+}
+
+/// A `"@context": null` resets the active context, marker included: put the
+/// marker back right after every reset, at any depth.
+fn mark_after_resets(value: &mut Value, marker: &Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(ctx) = map.get_mut("@context") {
+                match ctx {
+                    Value::Null => *ctx = Value::Array(vec![Value::Null, marker.clone()]),
+                    Value::Array(items) => {
+                        let mut i = 0;
+                        while i < items.len() {
+                            if items[i].is_null() {
+                                items.insert(i + 1, marker.clone());
+                                i += 1;
+                            }
+                            i += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for (key, v) in map.iter_mut() {
+                if key != "@context" {
+                    mark_after_resets(v, marker);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| mark_after_resets(v, marker)),
+        _ => {}
+    }
 }
 
 fn check_context_urls(
@@ -361,6 +394,18 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.message.contains("\"titel\""), "{err}");
+        let reset = br#"{"@context": "https://w3id.org/ccis/context.jsonld",
+            "id": "http://ex/records/a", "type": "Tool",
+            "relation": {"@context": null, "@id": "http://ex/records/a#x", "unknown": "T"}}"#;
+        let err = parse(
+            reset,
+            InputFormat::JsonLd,
+            None,
+            "a.jsonld",
+            &PinnedContexts::default(),
+        )
+        .unwrap_err();
+        assert!(err.message.contains("\"unknown\""), "{err}");
         let remote = br#"{"@context": "https://example.org/ctx.jsonld", "id": "http://ex/a"}"#;
         let err = parse(
             remote,
