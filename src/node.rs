@@ -1,7 +1,7 @@
 //! A node: its directory, configuration, store and signing key, and the
 //! publishing pipeline (parse → split → version → SHACL → sign → store).
 
-use crate::canon::Limits;
+use crate::canon::{self, Limits};
 use crate::config::{KeyConfig, NodeConfig, NodeDir};
 use crate::keys;
 use crate::proof::ProofSigner;
@@ -70,6 +70,16 @@ pub struct Node {
     validator: OnceLock<ShapeValidator>,
     /// Largest input file accepted.
     pub max_input_bytes: u64,
+}
+
+/// Whether two versions say the same (version and date aside), compared in
+/// canonical form so that blank node labels do not matter.
+fn same_content(a: &Record, b: &Record) -> anyhow::Result<bool> {
+    let canonical = |r: &Record| {
+        let content = Record::new(r.iri.clone(), r.content_key());
+        canon::canonical_sha256(&content.document(), &Limits::default())
+    };
+    Ok(canonical(a)? == canonical(b)?)
 }
 
 /// Now, as an xsd:dateTime in UTC with second precision.
@@ -204,7 +214,7 @@ impl Node {
             let record = NodeStore::normalized(&record)?;
             let stored = self.store.get(&record.iri)?;
             let (version, outcome) = match &stored {
-                Some(s) if s.record.content_key() == record.content_key() => {
+                Some(s) if same_content(&s.record, &record)? => {
                     results.push(Published {
                         iri: record.iri.as_str().to_owned(),
                         version: s.record.version().unwrap_or(0),

@@ -93,6 +93,21 @@ fn publish_version_withdraw_export_verify() {
         ok && out.contains("unchanged") && out.contains("v1"),
         "identical content changes nothing: {out}"
     );
+    // Same content with a blank node, twice: unchanged the second time.
+    let with_blank = node.write(
+        "contact.ttl",
+        &GUIDE.replace("records/guide", "records/contact").replace(
+            "dct:license",
+            "<https://schema.org/contactPoint> [ <https://schema.org/email> \"info@example.fr\" ] ;\n    dct:license",
+        ),
+    );
+    let (ok, out, err) = node.run(&["publish", s(&with_blank)]);
+    assert!(ok && out.contains("created"), "{out}{err}");
+    let (ok, out, _) = node.run(&["publish", s(&with_blank)]);
+    assert!(
+        ok && out.contains("unchanged"),
+        "blank node labels do not make a new version: {out}"
+    );
 
     let changed = node.write("guide2.ttl", &GUIDE.replace("A guide.", "A better guide."));
     let (ok, out, err) = node.run(&["publish", s(&changed)]);
@@ -124,7 +139,7 @@ fn publish_version_withdraw_export_verify() {
 
     // Export in every format and verify offline with the node's key.
     let (_, status, _) = node.run(&["status"]);
-    assert!(status.contains("records   2 (1 withdrawn)"), "{status}");
+    assert!(status.contains("records   3 (1 withdrawn)"), "{status}");
     let key = std::fs::read_to_string(node.dir.join("ccis.toml")).unwrap();
     let key = key
         .split("public_key = \"")
@@ -140,7 +155,7 @@ fn publish_version_withdraw_export_verify() {
         assert!(ok, "{err}");
         let (ok, out, err) = ccis(&["verify", "--key", &key, s(&file)]);
         assert!(ok, "{format}: {out}{err}");
-        assert!(out.contains("2 verified, 0 failed"), "{format}: {out}");
+        assert!(out.contains("3 verified, 0 failed"), "{format}: {out}");
         assert!(
             out.contains("records/guide v2") && out.contains("records/howto v2"),
             "{out}"
