@@ -143,6 +143,18 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Serve the node over HTTP: records, node description, vocabulary, SPARQL.
+    Serve {
+        /// The node directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Address to listen on (default: from ccis.toml or the base URL).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Most seconds a SPARQL query may run.
+        #[arg(long, default_value_t = 10)]
+        query_timeout: u64,
+    },
     /// Create the five sample nodes, publish their records and cross-verify them.
     Demo {
         /// Where to create the nodes (default: a new temporary directory).
@@ -299,6 +311,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             for (lang, n) in counts.by_language {
                 writeln!(out, "  {lang:<18} {n}")?;
             }
+        }
+        Command::Serve {
+            dir,
+            listen,
+            query_timeout,
+        } => {
+            let config = crate::config::NodeConfig::load(&dir)?;
+            let listen = match listen {
+                Some(l) => l,
+                None => config.listen_address()?,
+            };
+            let options = crate::server::ServerOptions {
+                query_timeout: std::time::Duration::from_secs(query_timeout),
+            };
+            tokio::runtime::Runtime::new()?
+                .block_on(crate::server::serve(&dir, listen, options))?;
         }
         Command::Demo { dir, repo } => demo::run(dir, &repo, &mut out)?,
     }

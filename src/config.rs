@@ -22,6 +22,10 @@ pub struct NodeConfig {
     pub country: String,
     /// Base URL; record IRIs are `{base_url}/records/{slug}`.
     pub base_url: String,
+    /// Address `ccis serve` listens on (default: the host and port of the base URL
+    /// when it names an IP address, else 127.0.0.1:8080).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
     /// Signing keys; the last one not revoked signs new records.
     #[serde(default)]
     pub keys: Vec<KeyConfig>,
@@ -101,6 +105,22 @@ impl NodeConfig {
             .rev()
             .find(|k| !k.revoked)
             .context("the node has no usable key (all revoked); add one to ccis.toml")
+    }
+
+    /// The address to listen on.
+    pub fn listen_address(&self) -> anyhow::Result<std::net::SocketAddr> {
+        if let Some(listen) = &self.listen {
+            return listen.parse().with_context(|| {
+                format!("listen {listen:?} is not an address like 127.0.0.1:8080")
+            });
+        }
+        let authority = self
+            .base_url
+            .split_once("://")
+            .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+        Ok(authority
+            .parse()
+            .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 8080))))
     }
 
     /// The IRI of a record of this node from its slug.

@@ -16,6 +16,7 @@
 //! - [`config`], [`peers`]: the node's configuration and its trusted peers;
 //! - [`node`]: the publishing pipeline;
 //! - [`verify`]: offline verification;
+//! - [`server`]: the HTTP server (records, node, vocabulary, SPARQL);
 //! - [`cli`], [`demo`]: the command line.
 
 pub mod canon;
@@ -28,6 +29,7 @@ pub mod peers;
 pub mod proof;
 pub mod rdf_input;
 pub mod record;
+pub mod server;
 pub mod shapes;
 pub mod signed;
 pub mod store;

@@ -1,6 +1,13 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = ccis::cli::Cli::parse();
     match ccis::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,

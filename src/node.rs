@@ -111,6 +111,7 @@ impl Node {
             name: options.name,
             country: options.country.to_ascii_uppercase(),
             base_url: options.base_url.trim_end_matches('/').to_owned(),
+            listen: None,
             keys: vec![KeyConfig {
                 public_key: keys::public_multikey(&key.verifying_key()),
                 secret_key_file: "secret.key".into(),

@@ -13,7 +13,7 @@ use crate::record::Record;
 use crate::signed::SignedRecord;
 use crate::vocab;
 use anyhow::Context;
-use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use oxigraph::sparql::{CancellationToken, QueryResults, SparqlEvaluator};
 use oxigraph::store::{StorageError, Store, Transaction};
 use oxrdf::vocab::{rdf, xsd};
 use oxrdf::{
@@ -261,8 +261,18 @@ impl NodeStore {
 
     /// Runs a read-only SPARQL query over the union of all graphs.
     pub fn query(&self, sparql: &str) -> anyhow::Result<QueryResults<'static>> {
+        self.query_cancellable(sparql, CancellationToken::new())
+    }
+
+    /// Same as [`Self::query`], stopped when `token` is cancelled.
+    pub fn query_cancellable(
+        &self,
+        sparql: &str,
+        token: CancellationToken,
+    ) -> anyhow::Result<QueryResults<'static>> {
         let mut prepared = SparqlEvaluator::new()
             .without_default_http_service_handler()
+            .with_cancellation_token(token)
             .parse_query(sparql)
             .context("invalid SPARQL query")?;
         prepared.dataset_mut().set_default_graph_as_union();

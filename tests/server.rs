@@ -1,0 +1,352 @@
+//! The HTTP server on loopback with a real client: records by content
+//! negotiation, node description, vocabulary, and the read-only SPARQL endpoint.
+
+mod common;
+
+use ccis::node::{InitOptions, Node};
+use ccis::rdf_input::{self, InputFormat, PinnedContexts};
+use ccis::server::{AppState, ServerOptions, router};
+use ccis::signed;
+use ccis::verify::{self, Trust};
+use std::sync::Arc;
+use std::time::Duration;
+
+const BASE: &str = "https://ccis.example.fr";
+
+struct Running {
+    _tmp: tempfile::TempDir,
+    url: String,
+    node: Node,
+    client: reqwest::Client,
+}
+
+async fn start(query_timeout: Duration) -> Running {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Node::init(
+        &tmp.path().join("node"),
+        InitOptions {
+            id: "fr-test".into(),
+            country: "FR".into(),
+            base_url: BASE.into(),
+            name: "Test".into(),
+            key: None,
+        },
+    )
+    .unwrap();
+    let samples = common::repo().join("examples/records/fr");
+    let files = [samples.join("pins.ttl"), samples.join("cap-impact.ttl")];
+    node.publish(node.read_records(&files, None).unwrap())
+        .unwrap();
+    node.withdraw(&format!("{BASE}/records/cap-impact"))
+        .unwrap();
+    let state = AppState {
+        config: Arc::new(node.config.clone()),
+        store: node.store.clone(),
+        options: Arc::new(ServerOptions { query_timeout }),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    Running {
+        _tmp: tmp,
+        url,
+        node,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl Running {
+    async fn get(&self, path: &str, accept: &str) -> (u16, String, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .header("Accept", accept)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, ct, r.text().await.unwrap())
+    }
+
+    fn verifies(&self, body: &str, format: InputFormat) -> usize {
+        let quads = rdf_input::parse(
+            body.as_bytes(),
+            format,
+            None,
+            "response",
+            &PinnedContexts::default(),
+        )
+        .unwrap();
+        let key = ccis::keys::parse_public_multikey(&self.node.config.keys[0].public_key).unwrap();
+        signed::records_in(&quads)
+            .iter()
+            .filter(|f| verify::verify_record(f, &Trust::Key(key)).result.is_ok())
+            .count()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_node_and_vocabulary_by_content_negotiation() {
+    let n = start(Duration::from_secs(10)).await;
+    let (status, ct, body) = n.get("/records/pins", "*/*").await;
+    assert_eq!((status, ct.as_str()), (200, "application/trig"));
+    assert_eq!(
+        n.verifies(&body, InputFormat::TriG),
+        1,
+        "served TriG verifies: {body}"
+    );
+    let (status, ct, body) = n.get("/records/pins", "application/n-quads").await;
+    assert_eq!((status, ct.as_str()), (200, "application/n-quads"));
+    assert_eq!(n.verifies(&body, InputFormat::NQuads), 1);
+    let (status, ct, body) = n.get("/records/pins", "application/ld+json").await;
+    assert_eq!((status, ct.as_str()), (200, "application/ld+json"));
+    assert!(body.contains("\"proof\""), "{body}");
+    assert_eq!(n.verifies(&body, InputFormat::JsonLd), 1);
+    let (status, ct, body) = n.get("/records/pins", "text/turtle").await;
+    assert_eq!((status, ct.as_str()), (200, "text/turtle"));
+    assert!(
+        body.contains("P'INS") && !body.contains("proofValue"),
+        "{body}"
+    );
+    let (status, ct, body) = n.get("/records/pins", "text/html,*/*;q=0.8").await;
+    assert_eq!((status, ct.as_str()), (200, "text/html"));
+    assert!(
+        body.contains("<h1>P&#39;INS") || body.contains("<h1>P'INS"),
+        "{body}"
+    );
+    assert_eq!(n.get("/records/pins", "image/png").await.0, 406);
+    assert_eq!(n.get("/records/nothing-here", "*/*").await.0, 404);
+    let (status, _, body) = n.get("/records/cap-impact", "application/trig").await;
+    assert_eq!(status, 410, "withdrawn records answer 410 Gone");
+    assert!(body.contains("Withdrawn"), "{body}");
+    assert_eq!(
+        n.verifies(&body, InputFormat::TriG),
+        1,
+        "the tombstone is signed"
+    );
+
+    let (status, ct, body) = n.get("/node", "text/turtle").await;
+    assert_eq!((status, ct.as_str()), (200, "text/turtle"));
+    assert!(
+        body.contains(&n.node.config.keys[0].public_key) && body.contains("did:key:z6Mk"),
+        "{body}"
+    );
+    assert!(
+        body.contains("fr-test") && body.contains("/country/FRA"),
+        "{body}"
+    );
+    assert_eq!(n.get("/node", "application/ld+json").await.0, 200);
+
+    let (status, _, body) = n.get("/vocab/shapes.ttl", "*/*").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("sh:NodeShape"));
+    assert_eq!(
+        n.get("/vocab/context.jsonld", "*/*").await.1,
+        "application/ld+json"
+    );
+    assert_eq!(n.get("/vocab/secret.key", "*/*").await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sparql_protocol_is_read_only_and_time_limited() {
+    let n = start(Duration::from_secs(1)).await;
+    let titles =
+        "SELECT ?r ?t WHERE { ?r <http://purl.org/dc/terms/title> ?t FILTER(lang(?t) = 'en') }";
+    let r = n
+        .client
+        .get(format!("{}/sparql", n.url))
+        .query(&[("query", titles)])
+        .header("Accept", "application/sparql-results+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let json: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        json["results"]["bindings"].as_array().unwrap().len(),
+        1,
+        "{json}"
+    );
+    let r = n
+        .client
+        .post(format!("{}/sparql", n.url))
+        .form(&[("query", titles)])
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(r.text().await.unwrap().contains("P'INS"));
+    let r = n
+        .client
+        .post(format!("{}/sparql", n.url))
+        .header("Content-Type", "application/sparql-query")
+        .header("Accept", "application/sparql-results+xml")
+        .body("ASK { ?s a <https://w3id.org/ccis/ns#Withdrawn> }")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("<boolean>true</boolean>"));
+    let r = n
+        .client
+        .get(format!("{}/sparql", n.url))
+        .query(&[(
+            "query",
+            "CONSTRUCT { ?r a ?c } WHERE { GRAPH ?r { ?r a ?c } }",
+        )])
+        .header("Accept", "application/n-triples")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/n-triples");
+    assert!(r.text().await.unwrap().contains("SupportProgramme"));
+    // The service description, and CORS for browsers.
+    let r = n
+        .client
+        .get(format!("{}/sparql", n.url))
+        .header("Origin", "https://example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.text().await.unwrap().contains("sd:Service"));
+
+    // Updates are refused, however they come, and nothing changes.
+    let before = n.node.store.oxigraph().len().unwrap();
+    let update = "INSERT DATA { <http://x/a> <http://x/b> <http://x/c> }";
+    let statuses = [
+        n.client
+            .post(format!("{}/sparql", n.url))
+            .header("Content-Type", "application/sparql-update")
+            .body(update)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        n.client
+            .post(format!("{}/sparql", n.url))
+            .form(&[("update", update)])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        n.client
+            .get(format!("{}/sparql", n.url))
+            .query(&[("query", update)])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+    ];
+    assert!(statuses.iter().all(|s| s.as_u16() == 403), "{statuses:?}");
+    assert_eq!(n.node.store.oxigraph().len().unwrap(), before);
+
+    // SERVICE calls go nowhere.
+    let r = n
+        .client
+        .get(format!("{}/sparql", n.url))
+        .query(&[(
+            "query",
+            "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // A runaway query is stopped at the limit while others are answered.
+    let heavy =
+        "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?o ?p }";
+    let client = n.client.clone();
+    let url = format!("{}/sparql", n.url);
+    let runaway = tokio::spawn(async move {
+        client
+            .get(url)
+            .query(&[("query", heavy)])
+            .send()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let quick = n
+        .client
+        .get(format!("{}/sparql", n.url))
+        .query(&[("query", "ASK {}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(quick.status(), 200, "the server keeps answering");
+    let r = runaway.await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("time limit"));
+}
+
+#[test]
+fn ccis_serve_answers_and_stops_cleanly_on_sigterm() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    let (ok, _, err) = common::ccis(&[
+        "init",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--id",
+        "fr-test",
+        "--country",
+        "FR",
+        "--base-url",
+        BASE,
+    ]);
+    assert!(ok, "{err}");
+    let mut child = std::process::Command::new(common::ccis_bin())
+        .args([
+            "serve",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect(&line)
+        .to_owned();
+    let body = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        reqwest::get(format!("{url}/node"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(body.contains("fr-test"), "{body}");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "exit 0 after SIGTERM: {:?}",
+        output.status
+    );
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("GET") && log.contains("/node") && log.contains("200"),
+        "one line per request: {log}"
+    );
+}
