@@ -19,6 +19,10 @@ pub const SKOS: &str = "http://www.w3.org/2004/02/skos/core#";
 pub const PROV: &str = "http://www.w3.org/ns/prov#";
 /// DCAT.
 pub const DCAT: &str = "http://www.w3.org/ns/dcat#";
+/// Linked Data Event Streams.
+pub const LDES: &str = "https://w3id.org/ldes#";
+/// TREE hypermedia.
+pub const TREE: &str = "https://w3id.org/tree#";
 /// XML Schema datatypes.
 pub const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
 /// EU authority table of countries.
@@ -127,6 +131,40 @@ terms! {
     STATUS = "https://w3id.org/ccis/ns#status";
     /// `prov:generatedAtTime`
     PROV_GENERATED_AT = "http://www.w3.org/ns/prov#generatedAtTime";
+    /// `ccis:feedPosition`
+    FEED_POSITION = "https://w3id.org/ccis/ns#feedPosition";
+    /// `ccis:signedContent`
+    SIGNED_CONTENT = "https://w3id.org/ccis/ns#signedContent";
+    /// `ccis:memberCount`
+    MEMBER_COUNT = "https://w3id.org/ccis/ns#memberCount";
+    /// `ccis:harvestState`
+    HARVEST_STATE = "https://w3id.org/ccis/ns#harvestState";
+    /// `ccis:pageSize`
+    PAGE_SIZE = "https://w3id.org/ccis/ns#pageSize";
+    /// `dct:isVersionOf`
+    DCT_IS_VERSION_OF = "http://purl.org/dc/terms/isVersionOf";
+    /// `ldes:EventStream`
+    LDES_EVENT_STREAM = "https://w3id.org/ldes#EventStream";
+    /// `ldes:timestampPath`
+    LDES_TIMESTAMP_PATH = "https://w3id.org/ldes#timestampPath";
+    /// `ldes:versionOfPath`
+    LDES_VERSION_OF_PATH = "https://w3id.org/ldes#versionOfPath";
+    /// `tree:Node`
+    TREE_NODE_CLASS = "https://w3id.org/tree#Node";
+    /// `tree:Relation`
+    TREE_RELATION_CLASS = "https://w3id.org/tree#Relation";
+    /// `tree:relation`
+    TREE_RELATION = "https://w3id.org/tree#relation";
+    /// `tree:node`
+    TREE_NODE = "https://w3id.org/tree#node";
+    /// `tree:member`
+    TREE_MEMBER = "https://w3id.org/tree#member";
+    /// `tree:view`
+    TREE_VIEW = "https://w3id.org/tree#view";
+    /// `tree:shape`
+    TREE_SHAPE = "https://w3id.org/tree#shape";
+    /// `dct:isPartOf`
+    DCT_IS_PART_OF = "http://purl.org/dc/terms/isPartOf";
 }
 
 /// The record classes, with the short name the CLI prints.

@@ -343,6 +343,7 @@ fn sample_records_publish_and_verify_against_peers_toml() {
     let tmp = tempfile::tempdir().unwrap();
     let (ok, out, err) = ccis(&[
         "demo",
+        "--offline",
         "--dir",
         s(&tmp.path().join("fed")),
         "--repo",
@@ -382,4 +383,68 @@ fn sample_records_publish_and_verify_against_peers_toml() {
     std::fs::write(&path, forged).unwrap();
     let (ok, out, _) = common::ccis_in(&repo(), &["verify", "--peers", "peers.toml", s(&path)]);
     assert!(!ok && out.contains("FAILED"), "{out}");
+}
+
+#[test]
+fn example_queries_run_and_answer_on_the_sample_federation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fed = tmp.path().join("fed");
+    let (ok, out, err) = ccis(&["demo", "--offline", "--dir", s(&fed), "--repo", s(&repo())]);
+    assert!(ok, "{out}{err}");
+    let mut queries: Vec<PathBuf> = std::fs::read_dir(repo().join("examples/queries"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    queries.sort();
+    assert!(queries.len() >= 8, "at least 8 example queries");
+    for query in &queries {
+        let mut rows = 0;
+        for node in ["fr-avise", "es-uafse", "se-fsis", "lv-sif", "eu-eccsi"] {
+            let (ok, out, err) = ccis(&[
+                "query",
+                "--dir",
+                s(&fed.join(node)),
+                "--format",
+                "csv",
+                &format!("@{}", query.display()),
+            ]);
+            assert!(ok, "{}: {err}", query.display());
+            rows += out.lines().count().saturating_sub(1);
+        }
+        assert!(
+            rows > 0,
+            "{} answers nothing on the sample federation",
+            query.display()
+        );
+    }
+}
+
+#[test]
+fn demo_runs_the_five_node_federation_to_convergence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fed = tmp.path().join("fed");
+    let (ok, out, err) = ccis(&["demo", "--exit", "--dir", s(&fed), "--repo", s(&repo())]);
+    assert!(ok, "{out}{err}");
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            ["fr-avise ", "es-uafse ", "se-fsis ", "lv-sif ", "eu-eccsi "]
+                .iter()
+                .any(|n| l.starts_with(n))
+        })
+        .filter(|l| l.contains("http://127.0.0.1:"))
+        .collect();
+    assert_eq!(rows.len(), 5, "{out}");
+    for row in rows {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        // node, fr, es, se, lv, eu, total, refused, URL
+        assert_eq!(cells[6], "43", "every node holds every record: {row}");
+        assert_eq!(cells[7], "0", "nothing refused among honest nodes: {row}");
+    }
+    // Each node's store says the same after the demo stopped.
+    for node in ["fr-avise", "eu-eccsi"] {
+        let (ok, out, err) = ccis(&["status", "--dir", s(&fed.join(node))]);
+        assert!(ok, "{err}");
+        assert!(out.contains("records   43"), "{out}");
+    }
 }

@@ -1,0 +1,512 @@
+//! The embedded Oxigraph store and its layout.
+//!
+//! * graph `<R>`: exactly the signed content of record R's current version;
+//! * graph `<R/proof>`: its Data Integrity proof (the proof node is the graph name);
+//! * graph `<{base}/catalogue>`: the `dcat:Catalog`, one `dcat:CatalogRecord`
+//!   per record (origin, version, status, source, when, verification) and the
+//!   `<R> sec:proof <R/proof>` link;
+//! * graph `<{base}/feed>`: the log behind the LDES feed, one entry per stored
+//!   version in publishing order, holding the version with its proof exactly
+//!   as it was signed or verified (see [`feed`]);
+//! * graph `<{base}/harvest>`: per peer, the position in its feed and its health;
+//! * graph `<https://w3id.org/ccis/ns>`: the vocabulary built into the binary.
+//!
+//! Every change of a record touches its graphs, the catalogue and the feed
+//! log in one transaction; writers take turns through one lock.
+
+mod feed;
+mod harvest_state;
+
+pub use feed::{FeedMember, member_iri, signed_nquads};
+pub use harvest_state::PeerState;
+
+use crate::proof::Proof;
+use crate::record::Record;
+use crate::signed::SignedRecord;
+use crate::vocab;
+use anyhow::Context;
+use oxigraph::sparql::{
+    CancellationToken, DefaultServiceHandler, QueryEvaluationError, QueryResults, SparqlEvaluator,
+};
+use oxigraph::store::{StorageError, Store, Transaction};
+use oxrdf::vocab::{rdf, xsd};
+use oxrdf::{
+    GraphName, GraphNameRef, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, QuadRef,
+    Term, Triple,
+};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Members per feed page unless the node's configuration says otherwise.
+pub const DEFAULT_PAGE_SIZE: u64 = 250;
+
+/// The graph holding the ccis vocabulary, schemes and EU tables in every store.
+pub const VOCABULARY_GRAPH: &str = "https://w3id.org/ccis/ns";
+
+/// Catalogue metadata of one stored record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueEntry {
+    /// The record IRI.
+    pub record: NamedNode,
+    /// Stored version.
+    pub version: u64,
+    /// `current` or `withdrawn`.
+    pub status: String,
+    /// Id of the node that originated it.
+    pub origin: String,
+    /// Where it came from: the node itself or the peer's base URL.
+    pub source: String,
+    /// When it was stored.
+    pub stored_at: String,
+    /// The verification method that signed it.
+    pub verified_with: String,
+}
+
+/// The node's store.
+#[derive(Clone)]
+pub struct NodeStore {
+    store: Store,
+    catalogue: NamedNode,
+    feed: NamedNode,
+    page_size: u64,
+    writer: Arc<Mutex<()>>,
+}
+
+fn proof_graph(record: &NamedNode) -> NamedNode {
+    NamedNode::new_unchecked(format!("{}/proof", record.as_str()))
+}
+
+impl NodeStore {
+    /// Opens (or creates) the store in `path` for the node at `base_url`.
+    pub fn open(path: &Path, base_url: &str) -> anyhow::Result<Self> {
+        let store = Store::open(path)
+            .with_context(|| {
+                format!(
+                    "cannot open the store in {} (one process at a time: is `ccis serve` running on this node?)",
+                    path.display()
+                )
+            })?;
+        Self::with_store(store, base_url)
+    }
+
+    /// An in-memory store (tests and benchmarks).
+    pub fn in_memory(base_url: &str) -> anyhow::Result<Self> {
+        Self::with_store(Store::new()?, base_url)
+    }
+
+    fn with_store(store: Store, base_url: &str) -> anyhow::Result<Self> {
+        let this = Self {
+            store,
+            catalogue: NamedNode::new_unchecked(format!("{base_url}/catalogue")),
+            feed: NamedNode::new_unchecked(format!("{base_url}/feed")),
+            page_size: DEFAULT_PAGE_SIZE,
+            writer: Arc::new(Mutex::new(())),
+        };
+        this.load_vocabulary()?;
+        Ok(this)
+    }
+
+    /// Keeps the graph `<https://w3id.org/ccis/ns>` equal to the vocabulary built
+    /// into the binary (ontology, SKOS schemes, EU tables), so that queries can
+    /// use concept labels. Rewritten in one transaction when it differs.
+    fn load_vocabulary(&self) -> anyhow::Result<()> {
+        let graph = NamedNode::new_unchecked(VOCABULARY_GRAPH);
+        let mut quads = std::collections::HashSet::new();
+        for ttl in [
+            vocab::ONTOLOGY_TTL,
+            vocab::SCHEMES_TTL,
+            vocab::AUTHORITIES_TTL,
+        ] {
+            for q in oxigraph::io::RdfParser::from_format(oxigraph::io::RdfFormat::Turtle)
+                .without_named_graphs()
+                .for_slice(ttl.as_bytes())
+            {
+                quads.insert(Triple::from(q?).in_graph(graph.clone()));
+            }
+        }
+        let stored = self
+            .store
+            .quads_for_pattern(None, None, None, Some(graph.as_ref().into()))
+            .count();
+        let current = quads
+            .iter()
+            .all(|q| self.store.contains(q).unwrap_or(false));
+        if stored == quads.len() && current {
+            return Ok(());
+        }
+        let mut tx = self.store.start_transaction()?;
+        tx.clear_graph(graph.as_ref())?;
+        tx.extend(quads.iter());
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Sets the feed page size used if the feed has none yet (it is fixed
+    /// when the first member is written, so that full pages never change).
+    pub fn with_page_size(mut self, page_size: u64) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// The underlying Oxigraph store.
+    pub fn oxigraph(&self) -> &Store {
+        &self.store
+    }
+
+    /// The catalogue IRI (also the name of the catalogue graph).
+    pub fn catalogue(&self) -> &NamedNode {
+        &self.catalogue
+    }
+
+    fn catalogue_record(&self, record: &NamedNode) -> NamedNode {
+        let digest = Sha256::digest(record.as_str().as_bytes());
+        NamedNode::new_unchecked(format!(
+            "{}/records/{}",
+            self.catalogue.as_str(),
+            hex::encode(&digest[..16])
+        ))
+    }
+
+    /// The catalogue entry of a record, if stored.
+    pub fn entry(&self, record: &NamedNode) -> anyhow::Result<Option<CatalogueEntry>> {
+        let cr = self.catalogue_record(record);
+        let graph = GraphNameRef::NamedNode(self.catalogue.as_ref());
+        let mut entry = CatalogueEntry {
+            record: record.clone(),
+            version: 0,
+            status: String::new(),
+            origin: String::new(),
+            source: String::new(),
+            stored_at: String::new(),
+            verified_with: String::new(),
+        };
+        let mut any = false;
+        for q in self
+            .store
+            .quads_for_pattern(Some(cr.as_ref().into()), None, None, Some(graph))
+        {
+            let q = q?;
+            any = true;
+            let value = match &q.object {
+                Term::Literal(l) => l.value().to_owned(),
+                Term::NamedNode(n) => n.as_str().to_owned(),
+                other => other.to_string(),
+            };
+            match q.predicate.as_str() {
+                p if p == vocab::VERSION.as_str() => entry.version = value.parse().unwrap_or(0),
+                p if p == vocab::STATUS.as_str() => entry.status = value,
+                p if p == vocab::ORIGIN_NODE.as_str() => entry.origin = value,
+                p if p == vocab::DCT_SOURCE.as_str() => entry.source = value,
+                p if p == vocab::PROV_GENERATED_AT.as_str() => entry.stored_at = value,
+                p if p == vocab::VERIFICATION.as_str() => entry.verified_with = value,
+                _ => {}
+            }
+        }
+        Ok(any.then_some(entry))
+    }
+
+    /// All catalogue entries, sorted by record IRI.
+    pub fn entries(&self) -> anyhow::Result<Vec<CatalogueEntry>> {
+        let graph = GraphNameRef::NamedNode(self.catalogue.as_ref());
+        let mut records = Vec::new();
+        for q in
+            self.store
+                .quads_for_pattern(None, Some(vocab::FOAF_PRIMARY_TOPIC), None, Some(graph))
+        {
+            if let Term::NamedNode(r) = q?.object {
+                records.push(r);
+            }
+        }
+        records.sort();
+        records
+            .iter()
+            .filter_map(|r| self.entry(r).transpose())
+            .collect()
+    }
+
+    /// The stored record (current content) and its proof.
+    pub fn get(&self, record: &NamedNode) -> anyhow::Result<Option<SignedRecord>> {
+        let graph = GraphNameRef::NamedNode(record.as_ref());
+        let triples: Vec<Triple> = self
+            .store
+            .quads_for_pattern(None, None, None, Some(graph))
+            .map(|q| q.map(Triple::from))
+            .collect::<Result<_, _>>()?;
+        if triples.is_empty() {
+            return Ok(None);
+        }
+        let pg = proof_graph(record);
+        let proof_quads: Vec<Quad> = self
+            .store
+            .quads_for_pattern(None, None, None, Some(GraphNameRef::NamedNode(pg.as_ref())))
+            .collect::<Result<_, _>>()?;
+        let proof = Proof::from_quads(&NamedOrBlankNode::NamedNode(pg), &proof_quads);
+        Ok(Some(SignedRecord {
+            record: Record::new(record.clone(), triples),
+            proof,
+        }))
+    }
+
+    /// Stores signed versions with their catalogue metadata and feed entries
+    /// in one transaction.
+    pub fn put_all(&self, items: &[(SignedRecord, StoreMeta)]) -> anyhow::Result<()> {
+        self.put_all_with(items, |_, _| Ok(())).map(|_| ())
+    }
+
+    /// Same as [`Self::put_all`], with more writes (`extra`, told how many
+    /// versions are stored) in the same transaction. A version not newer than the one stored when the
+    /// transaction starts is skipped (two harvests of one record by two paths
+    /// at once store it once); returns how many versions were stored.
+    pub fn put_all_with(
+        &self,
+        items: &[(SignedRecord, StoreMeta)],
+        extra: impl FnOnce(&mut Transaction<'_>, usize) -> Result<(), StorageError>,
+    ) -> anyhow::Result<usize> {
+        let _turn = self
+            .writer
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a writer panicked; restart the node"))?;
+        let mut tx = self.store.start_transaction()?;
+        let mut position = self.member_count_in(&tx)?;
+        let start = position;
+        let page_size = self.page_size_in(&tx)?;
+        for (signed, meta) in items {
+            let version = signed.record.version().unwrap_or(0);
+            if self.stored_version_in(&tx, &signed.record.iri)? >= version {
+                continue;
+            }
+            self.put_in(&mut tx, signed, meta)?;
+            self.append_member(&mut tx, signed, meta, position)?;
+            position += 1;
+        }
+        self.set_member_count(&mut tx, position, page_size)?;
+        extra(&mut tx, (position - start) as usize)?;
+        tx.commit()
+            .context("store commit failed; nothing was written")?;
+        Ok((position - start) as usize)
+    }
+
+    fn stored_version_in(
+        &self,
+        tx: &Transaction<'_>,
+        record: &NamedNode,
+    ) -> Result<u64, StorageError> {
+        let cr = self.catalogue_record(record);
+        let found = tx
+            .quads_for_pattern(
+                Some(cr.as_ref().into()),
+                Some(vocab::VERSION),
+                None,
+                Some(GraphNameRef::NamedNode(self.catalogue.as_ref())),
+            )
+            .next()
+            .transpose()?;
+        Ok(match found.map(|q| q.object) {
+            Some(Term::Literal(l)) => l.value().parse().unwrap_or(0),
+            _ => 0,
+        })
+    }
+
+    fn put_in(
+        &self,
+        tx: &mut Transaction<'_>,
+        signed: &SignedRecord,
+        meta: &StoreMeta,
+    ) -> Result<(), StorageError> {
+        let iri = &signed.record.iri;
+        let pg = proof_graph(iri);
+        let cr = self.catalogue_record(iri);
+        let cat = GraphName::NamedNode(self.catalogue.clone());
+        tx.clear_graph(GraphNameRef::NamedNode(iri.as_ref()))?;
+        tx.clear_graph(GraphNameRef::NamedNode(pg.as_ref()))?;
+        let old: Vec<Quad> = tx
+            .quads_for_pattern(Some(cr.as_ref().into()), None, None, Some(cat.as_ref()))
+            .collect::<Result<_, _>>()?;
+        for q in &old {
+            tx.remove(q);
+        }
+        tx.remove(QuadRef::new(iri, vocab::SEC_PROOF, &pg, &cat));
+
+        tx.extend(&signed.record.quads_in(&GraphName::NamedNode(iri.clone())));
+        tx.extend(&signed.proof.to_quads(
+            &NamedOrBlankNode::NamedNode(pg.clone()),
+            &GraphName::NamedNode(pg.clone()),
+        ));
+        let version = signed.record.version().unwrap_or(0);
+        let status = if signed.record.is_withdrawn() {
+            "withdrawn"
+        } else {
+            "current"
+        };
+        let lit = |s: &str| Term::from(Literal::new_simple_literal(s));
+        let entries: Vec<(NamedNodeRef<'_>, Term)> = vec![
+            (rdf::TYPE, vocab::DCAT_CATALOG_RECORD.into()),
+            (vocab::FOAF_PRIMARY_TOPIC, iri.clone().into()),
+            (
+                vocab::VERSION,
+                Literal::new_typed_literal(version.to_string(), xsd::INTEGER).into(),
+            ),
+            (vocab::STATUS, lit(status)),
+            (vocab::ORIGIN_NODE, lit(&meta.origin)),
+            (vocab::DCT_SOURCE, lit(&meta.source)),
+            (
+                vocab::PROV_GENERATED_AT,
+                Literal::new_typed_literal(meta.stored_at.as_str(), xsd::DATE_TIME).into(),
+            ),
+            (vocab::VERIFICATION, lit(&meta.verified_with)),
+            (vocab::PROOF_GRAPH, pg.clone().into()),
+        ];
+        for (p, o) in entries {
+            tx.insert(QuadRef::new(&cr, p, &o, &cat));
+        }
+        tx.insert(QuadRef::new(
+            &self.catalogue,
+            rdf::TYPE,
+            vocab::DCAT_CATALOG,
+            &cat,
+        ));
+        tx.insert(QuadRef::new(&self.catalogue, vocab::DCAT_RECORD, &cr, &cat));
+        tx.insert(QuadRef::new(iri, vocab::SEC_PROOF, &pg, &cat));
+        Ok(())
+    }
+
+    /// The record as the store gives it back. Oxigraph keeps typed literals in
+    /// a native encoding (`"01"^^xsd:integer` comes back as `"1"`), so a record
+    /// is signed in this form to keep what is stored exactly what is signed.
+    pub fn normalized(record: &Record) -> anyhow::Result<Record> {
+        let memory = Store::new()?;
+        memory.extend(record.document())?;
+        let triples = memory
+            .iter()
+            .map(|q| q.map(Triple::from))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Record::new(record.iri.clone(), triples))
+    }
+
+    /// Runs a read-only SPARQL query over the union of all graphs.
+    pub fn query(&self, sparql: &str) -> anyhow::Result<QueryResults<'static>> {
+        self.query_cancellable(sparql, CancellationToken::new())
+    }
+
+    /// Same as [`Self::query`], stopped when `token` is cancelled; `SERVICE` is refused.
+    pub fn query_cancellable(
+        &self,
+        sparql: &str,
+        token: CancellationToken,
+    ) -> anyhow::Result<QueryResults<'static>> {
+        self.query_with_services(sparql, token, NoServices)
+    }
+
+    /// Same as [`Self::query_cancellable`], with `SERVICE` calls made by `services`.
+    pub fn query_with_services(
+        &self,
+        sparql: &str,
+        token: CancellationToken,
+        services: impl DefaultServiceHandler + 'static,
+    ) -> anyhow::Result<QueryResults<'static>> {
+        let mut prepared = SparqlEvaluator::new()
+            .without_default_http_service_handler()
+            .with_default_service_handler(services)
+            .with_cancellation_token(token)
+            .parse_query(sparql)
+            .context("invalid SPARQL query")?;
+        prepared.dataset_mut().set_default_graph_as_union();
+        Ok(prepared.on_store(&self.store).execute()?)
+    }
+
+    /// Counts stored records by class, and titles by language, for `status`.
+    pub fn counts(&self) -> anyhow::Result<Counts> {
+        let mut by_class = Vec::new();
+        for (class, name) in vocab::RECORD_CLASSES {
+            let q = format!(
+                "SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE {{ GRAPH ?r {{ ?r a <{}> }} }}",
+                class.as_str()
+            );
+            by_class.push(((*name).to_owned(), self.count(&q)?));
+        }
+        let q = format!(
+            "SELECT ?lang (COUNT(DISTINCT ?r) AS ?n) WHERE {{ GRAPH <{}> {{ ?cr <{}> ?r }} GRAPH ?r {{ ?r <{}> ?t }} BIND(LANG(?t) AS ?lang) }} GROUP BY ?lang ORDER BY ?lang",
+            self.catalogue.as_str(),
+            vocab::FOAF_PRIMARY_TOPIC.as_str(),
+            vocab::DCT_TITLE.as_str()
+        );
+        let mut by_language = Vec::new();
+        if let QueryResults::Solutions(solutions) = self.query(&q)? {
+            for s in solutions {
+                let s = s?;
+                let lang = match s.get("lang") {
+                    Some(Term::Literal(l)) => l.value().to_owned(),
+                    _ => String::new(),
+                };
+                let n = match s.get("n") {
+                    Some(Term::Literal(l)) => l.value().parse().unwrap_or(0),
+                    _ => 0,
+                };
+                by_language.push((lang, n));
+            }
+        }
+        Ok(Counts {
+            by_class,
+            by_language,
+        })
+    }
+
+    fn count(&self, sparql: &str) -> anyhow::Result<u64> {
+        if let QueryResults::Solutions(mut solutions) = self.query(sparql)? {
+            if let Some(s) = solutions.next() {
+                if let Some(Term::Literal(l)) = s?.get("n") {
+                    return Ok(l.value().parse().unwrap_or(0));
+                }
+            }
+        }
+        Ok(0)
+    }
+}
+
+/// Refuses every `SERVICE` call (queries run outside the server).
+struct NoServices;
+
+impl DefaultServiceHandler for NoServices {
+    type Error = QueryEvaluationError;
+
+    fn handle(
+        &self,
+        service_name: &NamedNode,
+        _: &spargebra::algebra::GraphPattern,
+        _: Option<&oxiri::Iri<String>>,
+    ) -> Result<oxigraph::sparql::QuerySolutionIter<'static>, Self::Error> {
+        Err(QueryEvaluationError::Service(
+            format!(
+                "SERVICE <{}> refused: no SERVICE calls here",
+                service_name.as_str()
+            )
+            .into(),
+        ))
+    }
+}
+
+/// What the store holds, for `ccis status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Records by class short name, in `vocab::RECORD_CLASSES` order.
+    pub by_class: Vec<(String, u64)>,
+    /// Records by language tag of their titles.
+    pub by_language: Vec<(String, u64)>,
+}
+
+/// Catalogue metadata written with a version.
+#[derive(Debug, Clone)]
+pub struct StoreMeta {
+    /// Id of the origin node.
+    pub origin: String,
+    /// Where the version came from (`local` or a peer's base URL).
+    pub source: String,
+    /// When it is stored (xsd:dateTime).
+    pub stored_at: String,
+    /// The verification method of the proof that was checked.
+    pub verified_with: String,
+    /// The version with its proof as N-Quads exactly as verified (harvested
+    /// versions); `None` for the node's own, serialized from the record.
+    pub signed_nquads: Option<String>,
+}
