@@ -151,11 +151,33 @@ pub enum Command {
         /// Address to listen on (default: from ccis.toml or the base URL).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
-        /// Most seconds a SPARQL query may run.
-        #[arg(long, default_value_t = 10)]
-        query_timeout: u64,
+        /// Most seconds a SPARQL query may run (default: server.query_timeout_secs, 10).
+        #[arg(long)]
+        query_timeout: Option<u64>,
     },
-    /// Create the five sample nodes, publish their records and cross-verify them.
+    /// Harvest the peers of peers.toml once: verify every new version, store what passes.
+    Harvest {
+        /// The node directory (its peers.toml lists the peers).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Harvest only this peer.
+        #[arg(long)]
+        peer: Option<String>,
+    },
+    /// Re-sign every record of the node with its active key, each as a new version
+    /// (after revoking a key).
+    Resign {
+        /// The node directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Make a new operator API token (the old one stops working); prints it once.
+    Token {
+        /// The node directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run the five sample nodes on 127.0.0.1: publish, serve, harvest each other, show the result.
     Demo {
         /// Where to create the nodes (default: a new temporary directory).
         #[arg(long)]
@@ -163,6 +185,12 @@ pub enum Command {
         /// The examples folder (records/, keys/) and peers.toml location.
         #[arg(long, default_value = ".")]
         repo: PathBuf,
+        /// Only create the nodes, publish and cross-verify their exports; serve nothing.
+        #[arg(long)]
+        offline: bool,
+        /// Stop after harvesting and printing, instead of serving until Ctrl-C.
+        #[arg(long)]
+        exit: bool,
     },
 }
 
@@ -196,6 +224,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 "secret key: {} (mode 0600; never share it)",
                 dir.join(&key.secret_key_file).display()
             )?;
+            if let Some(token) = &node.new_api_token {
+                writeln!(
+                    out,
+                    "operator API token (shown once; only its hash is kept): {token}"
+                )?;
+            }
         }
         Command::Publish { dir, format, files } => {
             let node = Node::open(&dir)?;
@@ -311,6 +345,37 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             for (lang, n) in counts.by_language {
                 writeln!(out, "  {lang:<18} {n}")?;
             }
+            let peers = Peers::load_for_node(&dir)?;
+            let status = crate::status::NodeStatus::read_with_peers(c, &node.store, &peers)?;
+            writeln!(out, "\nby origin node")?;
+            for (origin, n) in &status.by_origin {
+                writeln!(out, "  {origin:<18} {n}")?;
+            }
+            writeln!(out, "\nfeed      {} versions", status.feed_members)?;
+            if !status.peers.is_empty() {
+                writeln!(
+                    out,
+                    "\n{:<12} {:>8} {:>8} {:>6} {:>8}  {:<20}  last error",
+                    "peer", "accepted", "refused", "pages", "failures", "last success"
+                )?;
+                for (id, p) in &status.peers {
+                    let s = &p.state;
+                    let refused: u64 = s.refused.values().sum();
+                    writeln!(
+                        out,
+                        "{id:<12} {:>8} {:>8} {:>6} {:>8}  {:<20}  {}",
+                        s.accepted,
+                        refused,
+                        s.pages,
+                        s.consecutive_failures,
+                        s.last_success.as_deref().unwrap_or("never"),
+                        s.last_error.as_deref().unwrap_or("")
+                    )?;
+                    for (rule, n) in &s.refused {
+                        writeln!(out, "{:<12}   refused by {rule}: {n}", "")?;
+                    }
+                }
+            }
         }
         Command::Serve {
             dir,
@@ -322,13 +387,64 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(l) => l,
                 None => config.listen_address()?,
             };
-            let options = crate::server::ServerOptions {
-                query_timeout: std::time::Duration::from_secs(query_timeout),
-            };
+            let mut options = crate::server::ServerOptions::from_config(&config);
+            if let Some(secs) = query_timeout {
+                options.query_timeout = std::time::Duration::from_secs(secs.max(1));
+            }
             tokio::runtime::Runtime::new()?
                 .block_on(crate::server::serve(&dir, listen, options))?;
         }
-        Command::Demo { dir, repo } => demo::run(dir, &repo, &mut out)?,
+        Command::Harvest { dir, peer } => {
+            let node = Node::open(&dir)?;
+            let harvester = node.harvester()?;
+            if harvester.targets(peer.as_deref()).is_empty() {
+                match &peer {
+                    Some(p) => bail!("peer {p} is not in {}/peers.toml", dir.display()),
+                    None => bail!("{}/peers.toml lists no peer to harvest", dir.display()),
+                }
+            }
+            let progress = crate::harvest::progress_for_terminal();
+            let reports = tokio::runtime::Runtime::new()?
+                .block_on(harvester.round(peer.as_deref(), progress));
+            print_harvest_summary(&reports, &mut out)?;
+            let failed = reports.iter().filter(|r| r.error.is_some()).count();
+            if failed == reports.len() {
+                bail!("no peer could be harvested");
+            }
+        }
+        Command::Resign { dir } => {
+            let node = Node::open(&dir)?;
+            let done = node.resign_all()?;
+            for p in &done {
+                writeln!(out, "re-signed v{:<3} {}", p.version, p.iri)?;
+            }
+            writeln!(
+                out,
+                "{} record(s) re-signed with {}",
+                done.len(),
+                node.verification_method()
+            )?;
+        }
+        Command::Token { dir } => {
+            let mut config = crate::config::NodeConfig::load(&dir)?;
+            let (token, hash) = crate::config::new_api_token()?;
+            config.server.api_token_sha256 = Some(hash);
+            config.save(&dir)?;
+            writeln!(
+                out,
+                "new operator API token (shown once; only its hash is kept): {token}"
+            )?;
+            writeln!(
+                out,
+                "restart `ccis serve` for it to take effect; the old token no longer works then"
+            )?;
+        }
+        Command::Demo {
+            dir,
+            repo,
+            offline,
+            exit,
+        } => demo::run(demo::DemoOptions { dir, offline, exit }, &repo, &mut out)?,
     }
     Ok(())
 }
@@ -400,6 +516,40 @@ pub fn serialize_records(
             serializer.finish()?
         }
     })
+}
+
+/// Prints the table that ends `ccis harvest`.
+pub fn print_harvest_summary(
+    reports: &[crate::harvest::PeerReport],
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "{:<12} {:>8} {:>6} {:>8} {:>6}  result",
+        "peer", "accepted", "known", "refused", "pages"
+    )?;
+    for r in reports {
+        let result = match &r.error {
+            Some(e) => format!("stopped: {e}"),
+            None if r.refused.is_empty() => "ok".to_owned(),
+            None => r
+                .refused
+                .iter()
+                .map(|(rule, n)| format!("{n} refused by {rule}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        writeln!(
+            out,
+            "{:<12} {:>8} {:>6} {:>8} {:>6}  {result}",
+            r.peer,
+            r.accepted,
+            r.known,
+            r.refused_total(),
+            r.pages
+        )?;
+    }
+    Ok(())
 }
 
 /// Prints query results.

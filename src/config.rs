@@ -29,6 +29,53 @@ pub struct NodeConfig {
     /// Signing keys; the last one not revoked signs new records.
     #[serde(default)]
     pub keys: Vec<KeyConfig>,
+    /// Settings of `ccis serve`.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Settings of harvesting (`ccis harvest`, and `ccis serve` every interval).
+    #[serde(default)]
+    pub harvest: crate::harvest::HarvestConfig,
+}
+
+/// `[server]` in `ccis.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Members per feed page (fixed once the feed has its first member).
+    pub page_size: u64,
+    /// Most seconds a SPARQL query may run.
+    pub query_timeout_secs: u64,
+    /// Largest request body the operator API accepts, in bytes.
+    pub max_body_bytes: usize,
+    /// SHA-256 (hex) of the operator API's bearer token; no token, no API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_token_sha256: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            page_size: crate::store::DEFAULT_PAGE_SIZE,
+            query_timeout_secs: 10,
+            max_body_bytes: 2 * 1024 * 1024,
+            api_token_sha256: None,
+        }
+    }
+}
+
+/// A new random API token (64 hex digits) and the SHA-256 hex to keep in `ccis.toml`.
+pub fn new_api_token() -> anyhow::Result<(String, String)> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let token = hex::encode(bytes);
+    let hash = token_sha256(&token);
+    Ok((token, hash))
+}
+
+/// The SHA-256 hex of a token, the only form in which a node keeps it.
+pub fn token_sha256(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
 /// One of the node's keys.
@@ -89,6 +136,19 @@ impl NodeConfig {
         check_base_url(&self.base_url)?;
         for key in &self.keys {
             keys::parse_public_multikey(&key.public_key)?;
+        }
+        if self.server.page_size == 0 || self.server.page_size > 10_000 {
+            bail!(
+                "server.page_size {} must be between 1 and 10000",
+                self.server.page_size
+            );
+        }
+        if let Some(h) = &self.server.api_token_sha256 {
+            if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                bail!(
+                    "server.api_token_sha256 must be 64 hex digits (create one with `ccis token`)"
+                );
+            }
         }
         Ok(())
     }

@@ -1,8 +1,11 @@
 //! `ccis demo`: the five-node sample federation of `examples/`, on one machine.
 //!
 //! Creates the nodes (with the demo-only keys of `examples/keys/`, pinned in
-//! `peers.toml`), publishes their sample records, then has every record
-//! verified against `peers.toml` from a TriG and a JSON-LD export.
+//! `peers.toml`), publishes their sample records, has every record verified
+//! against `peers.toml` from a TriG and a JSON-LD export, then serves the five
+//! nodes on the loopback addresses of `peers.toml`, lets the national nodes
+//! harvest each other and the European node, and the European node aggregate
+//! them all, prints what each node holds and keeps serving until Ctrl-C.
 
 use crate::cli::{ExportFormat, export_records, serialize_records};
 use crate::keys;
@@ -12,6 +15,7 @@ use crate::rdf_input::{self, InputFormat, PinnedContexts};
 use crate::signed;
 use crate::verify::{self, Trust};
 use anyhow::{Context, bail};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -43,8 +47,21 @@ pub struct NodeSummary {
     pub verified_jsonld: usize,
 }
 
-/// Sets up the sample federation under `root` and returns one summary per node.
+/// Sets up the sample federation under `root` with the repository's
+/// `peers.toml` and returns one summary per node.
 pub fn build(root: &Path, repo: &Path) -> anyhow::Result<Vec<NodeSummary>> {
+    let text = std::fs::read_to_string(repo.join("peers.toml"))
+        .with_context(|| format!("cannot read {}/peers.toml", repo.display()))?;
+    build_with_peers(root, repo, &text)
+}
+
+/// Sets up the sample federation under `root`, the nodes at the base URLs of
+/// `peers_toml` (written into every node directory), and returns one summary per node.
+pub fn build_with_peers(
+    root: &Path,
+    repo: &Path,
+    peers_toml: &str,
+) -> anyhow::Result<Vec<NodeSummary>> {
     let examples = repo.join("examples");
     if !examples.join("records").is_dir() {
         bail!(
@@ -52,7 +69,7 @@ pub fn build(root: &Path, repo: &Path) -> anyhow::Result<Vec<NodeSummary>> {
             examples.display()
         );
     }
-    let peers = Peers::load(&repo.join("peers.toml"))?;
+    let peers = Peers::parse(peers_toml).context("invalid peers.toml")?;
     let exports = root.join("exports");
     std::fs::create_dir_all(&exports)?;
     let mut summaries = Vec::new();
@@ -86,6 +103,7 @@ pub fn build(root: &Path, repo: &Path) -> anyhow::Result<Vec<NodeSummary>> {
                 key: Some(key),
             },
         )?;
+        std::fs::write(root.join(id).join("peers.toml"), peers_toml)?;
         let mut files: Vec<PathBuf> = std::fs::read_dir(examples.join("records").join(folder))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| InputFormat::from_path(p).is_some())
@@ -136,9 +154,19 @@ pub fn build(root: &Path, repo: &Path) -> anyhow::Result<Vec<NodeSummary>> {
     Ok(summaries)
 }
 
-/// Runs the demo and prints its summary.
-pub fn run(dir: Option<PathBuf>, repo: &Path, out: &mut impl Write) -> anyhow::Result<()> {
-    let root = match dir {
+/// Options of `ccis demo`.
+#[derive(Debug, Clone, Default)]
+pub struct DemoOptions {
+    /// Where to create the nodes (default: a new temporary directory).
+    pub dir: Option<PathBuf>,
+    /// Only create, publish and cross-verify; serve nothing.
+    pub offline: bool,
+    /// Stop after the first harvest rounds instead of serving until Ctrl-C.
+    pub exit: bool,
+}
+
+fn new_root(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    Ok(match dir {
         Some(d) => {
             if d.exists() && std::fs::read_dir(&d)?.next().is_some() {
                 bail!("{} is not empty; give a new directory", d.display());
@@ -149,9 +177,10 @@ pub fn run(dir: Option<PathBuf>, repo: &Path, out: &mut impl Write) -> anyhow::R
             .prefix("ccis-demo-")
             .tempdir()?
             .keep(),
-    };
-    writeln!(out, "Creating the sample federation in {}", root.display())?;
-    let summaries = build(&root, repo)?;
+    })
+}
+
+fn print_publishing(summaries: &[NodeSummary], out: &mut impl Write) -> anyhow::Result<()> {
     let classes: Vec<&str> = crate::vocab::RECORD_CLASSES
         .iter()
         .map(|(_, n)| *n)
@@ -162,7 +191,7 @@ pub fn run(dir: Option<PathBuf>, repo: &Path, out: &mut impl Write) -> anyhow::R
     }
     writeln!(out, "  verified (TriG / JSON-LD)")?;
     let mut total = 0;
-    for s in &summaries {
+    for s in summaries {
         write!(out, "{:<10} {:>7}", s.id, s.records)?;
         for (c, (_, n)) in classes.iter().zip(&s.by_class) {
             write!(out, " {:>width$}", n, width = short(c).len().max(5))?;
@@ -172,19 +201,185 @@ pub fn run(dir: Option<PathBuf>, repo: &Path, out: &mut impl Write) -> anyhow::R
     }
     writeln!(
         out,
-        "\n{total} records published and signed by 5 nodes; every one verified against peers.toml."
+        "\n{total} records published and signed by {} nodes; every one verified against peers.toml.",
+        summaries.len()
+    )?;
+    Ok(())
+}
+
+/// Runs the demo and prints what it shows.
+pub fn run(options: DemoOptions, repo: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let root = new_root(options.dir.clone())?;
+    writeln!(out, "Creating the sample federation in {}", root.display())?;
+    if options.offline {
+        let summaries = build(&root, repo)?;
+        print_publishing(&summaries, out)?;
+        writeln!(
+            out,
+            "Node directories: {}/<node id>; exports: {}/exports/",
+            root.display(),
+            root.display()
+        )?;
+        return Ok(());
+    }
+    tokio::runtime::Runtime::new()?.block_on(federation(&root, repo, options.exit, out))
+}
+
+/// Binds each sample node's port from `peers.toml` (or any free port when it
+/// is taken) and rewrites the base URLs to match.
+async fn bind_nodes(
+    repo: &Path,
+) -> anyhow::Result<(String, Vec<(String, tokio::net::TcpListener)>)> {
+    let mut text = std::fs::read_to_string(repo.join("peers.toml"))
+        .with_context(|| format!("cannot read {}/peers.toml", repo.display()))?;
+    let peers = Peers::parse(&text).context("invalid peers.toml")?;
+    let mut listeners = Vec::new();
+    for (_, id) in SAMPLE_NODES {
+        let peer = peers
+            .get(id)
+            .with_context(|| format!("peers.toml has no peer {id}"))?;
+        let wanted = peer
+            .base_url
+            .strip_prefix("http://")
+            .unwrap_or("")
+            .to_owned();
+        let listener = match tokio::net::TcpListener::bind(&wanted).await {
+            Ok(l) => l,
+            Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+        };
+        let url = format!("http://{}", listener.local_addr()?);
+        if url != peer.base_url {
+            text = text.replace(&format!("\"{}\"", peer.base_url), &format!("\"{url}\""));
+        }
+        listeners.push(((*id).to_owned(), listener));
+    }
+    Ok((text, listeners))
+}
+
+async fn federation(
+    root: &Path,
+    repo: &Path,
+    exit: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let (peers_toml, listeners) = bind_nodes(repo).await?;
+    let summaries = {
+        let (root, repo, text) = (root.to_owned(), repo.to_owned(), peers_toml.clone());
+        tokio::task::spawn_blocking(move || build_with_peers(&root, &repo, &text)).await??
+    };
+    print_publishing(&summaries, out)?;
+    let peers = Peers::parse(&peers_toml)?;
+    let mut nodes = Vec::new();
+    let mut servers = Vec::new();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    for (id, listener) in listeners {
+        let node = Node::open(&root.join(&id))?;
+        let harvester = node.harvester()?;
+        let store = node.store.clone();
+        let options = crate::server::ServerOptions::from_config(&node.config);
+        let state = crate::server::AppState::new(node, &peers, options);
+        let mut stop = stop_rx.clone();
+        servers.push(tokio::spawn(async move {
+            axum::serve(listener, crate::server::router(state))
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        }));
+        nodes.push((id, harvester, store));
+    }
+    writeln!(out, "\nServing the five nodes; harvesting…")?;
+    // Two rounds: the nationals read each other and the European node, which
+    // reads them all; the second round brings what the relay gathered.
+    let mut refused = HashMap::new();
+    for _ in 0..2 {
+        let mut rounds = tokio::task::JoinSet::new();
+        for (id, harvester, _) in &nodes {
+            let (id, harvester) = (id.clone(), harvester.clone());
+            rounds.spawn(async move {
+                let reports = harvester
+                    .round(None, std::sync::Arc::new(crate::harvest::Quiet))
+                    .await;
+                (id, reports)
+            });
+        }
+        while let Some(done) = rounds.join_next().await {
+            let (id, reports) = done?;
+            for r in reports {
+                if let Some(e) = &r.error {
+                    writeln!(out, "  {id} could not harvest {}: {e}", r.peer)?;
+                }
+                *refused.entry(id.clone()).or_insert(0u64) += r.refused_total();
+            }
+        }
+    }
+    writeln!(
+        out,
+        "\n{:<10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>8}  URL",
+        "node", "fr", "es", "se", "lv", "eu", "total", "refused"
+    )?;
+    for (id, _, store) in &nodes {
+        let entries = store.entries()?;
+        let mut by_origin: HashMap<String, usize> = HashMap::new();
+        for e in &entries {
+            *by_origin.entry(e.origin.clone()).or_default() += 1;
+        }
+        let url = peers
+            .get(id)
+            .map(|p| p.base_url.clone())
+            .unwrap_or_default();
+        write!(out, "{id:<10}")?;
+        for (_, origin) in SAMPLE_NODES {
+            write!(out, " {:>5}", by_origin.get(*origin).copied().unwrap_or(0))?;
+        }
+        writeln!(
+            out,
+            " {:>6} {:>8}  {url}/",
+            entries.len(),
+            refused.get(id).copied().unwrap_or(0)
+        )?;
+    }
+    let fr = peers
+        .get("fr-avise")
+        .map(|p| p.base_url.clone())
+        .unwrap_or_default();
+    let eu = peers
+        .get("eu-eccsi")
+        .map(|p| p.base_url.clone())
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "\nEvery node now holds every record once, each verified against its origin's pinned key."
+    )?;
+    writeln!(out, "Open:")?;
+    writeln!(
+        out,
+        "  {eu}/                 the European catalogue (?lang=fr, es, sv, lv)"
     )?;
     writeln!(
         out,
-        "Node directories: {}/<node id>; exports: {}/exports/",
-        root.display(),
-        root.display()
+        "  {eu}/feed             its LDES feed, relaying every national record"
     )?;
     writeln!(
         out,
-        "Try: cargo run -- status --dir {}/fr-avise",
-        root.display()
+        "  {fr}/records/pins     a record (TriG, N-Quads, JSON-LD, HTML)"
     )?;
+    writeln!(out, "  {eu}/status           harvest health of every peer")?;
+    writeln!(
+        out,
+        "  curl {eu}/sparql -H 'Content-Type: application/sparql-query' -H 'Accept: text/csv' --data-binary @examples/queries/records-by-origin-node.rq"
+    )?;
+    writeln!(out, "Node directories: {}/<node id>", root.display())?;
+    out.flush()?;
+    if !exit {
+        writeln!(out, "\nServing until Ctrl-C.")?;
+        out.flush()?;
+        crate::server::shutdown_signal().await;
+    }
+    let _ = stop_tx.send(true);
+    for s in servers {
+        let _ = s.await;
+    }
     Ok(())
 }
 

@@ -16,13 +16,19 @@
 //! - [`config`], [`peers`]: the node's configuration and its trusted peers;
 //! - [`node`]: the publishing pipeline;
 //! - [`verify`]: offline verification;
-//! - [`server`]: the HTTP server (records, node, vocabulary, SPARQL);
+//! - [`feed`]: the change feed as LDES/TREE documents;
+//! - [`harvest`]: reading peers' feeds under the harvest rules;
+//! - [`status`]: what a node holds and how its peers behave;
+//! - [`server`]: the HTTP server (catalogue, records, node, vocabulary, feed,
+//!   SPARQL, operator API);
 //! - [`cli`], [`demo`]: the command line.
 
 pub mod canon;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod feed;
+pub mod harvest;
 pub mod keys;
 pub mod node;
 pub mod peers;
@@ -32,6 +38,7 @@ pub mod record;
 pub mod server;
 pub mod shapes;
 pub mod signed;
+pub mod status;
 pub mod store;
 pub mod verify;
 pub mod vocab;

@@ -43,6 +43,14 @@ pub struct Published {
     pub outcome: Outcome,
 }
 
+/// Publishing refused: one problem per refused record; nothing was stored.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("nothing was stored:\n{}", problems.join("\n"))]
+pub struct PublishRefused {
+    /// What is wrong, record by record.
+    pub problems: Vec<String>,
+}
+
 /// Options of `ccis init`.
 #[derive(Debug, Clone)]
 pub struct InitOptions {
@@ -70,6 +78,8 @@ pub struct Node {
     validator: OnceLock<ShapeValidator>,
     /// Largest input file accepted.
     pub max_input_bytes: u64,
+    /// The operator API token, only right after `init` (never stored in clear).
+    pub new_api_token: Option<String>,
 }
 
 /// Whether two versions say the same (version and date aside), compared in
@@ -106,6 +116,7 @@ impl Node {
             Some(k) => k,
             None => keys::generate()?,
         };
+        let (token, token_hash) = crate::config::new_api_token()?;
         let config = NodeConfig {
             id: options.id,
             name: options.name,
@@ -119,12 +130,19 @@ impl Node {
                 valid_until: None,
                 revoked: false,
             }],
+            server: crate::config::ServerConfig {
+                api_token_sha256: Some(token_hash),
+                ..Default::default()
+            },
+            harvest: Default::default(),
         };
         config.check()?;
         keys::write_secret_key(&dir.join("secret.key"), &key)?;
         NodeStore::open(&nd.store(), &config.base_url)?;
         config.save(dir)?;
-        Self::open(dir)
+        let mut node = Self::open(dir)?;
+        node.new_api_token = Some(token);
+        Ok(node)
     }
 
     /// Opens an existing node directory; refuses a secret key readable by others.
@@ -140,7 +158,8 @@ impl Node {
                 active.public_key
             );
         }
-        let store = NodeStore::open(&nd.store(), &config.base_url)?;
+        let store =
+            NodeStore::open(&nd.store(), &config.base_url)?.with_page_size(config.server.page_size);
         Ok(Self {
             dir: nd,
             config,
@@ -148,6 +167,7 @@ impl Node {
             signer: ProofSigner::new(key),
             validator: OnceLock::new(),
             max_input_bytes: rdf_input::DEFAULT_MAX_INPUT_BYTES,
+            new_api_token: None,
         })
     }
 
@@ -244,7 +264,7 @@ impl Node {
             }
         }
         if !errors.is_empty() {
-            bail!("nothing was stored:\n{}", errors.join("\n"));
+            return Err(PublishRefused { problems: errors }.into());
         }
         self.store_local(&to_store)?;
         Ok(results)
@@ -278,6 +298,49 @@ impl Node {
         })
     }
 
+    /// Re-signs every record of this node with the active key, each as a new
+    /// version with the same content (after a key is revoked). One transaction.
+    pub fn resign_all(&self) -> anyhow::Result<Vec<Published>> {
+        let modified = now();
+        let mut signed = Vec::new();
+        let mut results = Vec::new();
+        for entry in self.store.entries()? {
+            if entry.origin != self.config.id {
+                continue;
+            }
+            let Some(stored) = self.store.get(&entry.record)? else {
+                continue;
+            };
+            let version = stored.record.version().unwrap_or(0) + 1;
+            let stamped = NodeStore::normalized(&stored.record.stamped(version, &modified))?;
+            results.push(Published {
+                iri: entry.record.as_str().to_owned(),
+                version,
+                outcome: if stored.record.is_withdrawn() {
+                    Outcome::Withdrawn
+                } else {
+                    Outcome::Updated
+                },
+            });
+            signed.push(self.sign(stamped)?);
+        }
+        self.store_local(&signed)?;
+        Ok(results)
+    }
+
+    /// A harvester for this node's peers (`peers.toml` in its directory), logging
+    /// refusals to `refused.jsonl` there.
+    pub fn harvester(&self) -> anyhow::Result<crate::harvest::Harvester> {
+        crate::harvest::Harvester::new(
+            self.store.clone(),
+            &self.config.id,
+            &self.config.base_url,
+            crate::peers::Peers::load_for_node(&self.dir.root)?,
+            self.config.harvest.clone(),
+            Some(self.dir.root.join("refused.jsonl")),
+        )
+    }
+
     /// Signs a stamped record with the node's active key.
     pub fn sign(&self, record: Record) -> anyhow::Result<SignedRecord> {
         let proof = self
@@ -294,6 +357,7 @@ impl Node {
             source: "local".into(),
             stored_at,
             verified_with: self.verification_method(),
+            signed_nquads: None,
         };
         let items: Vec<_> = signed.iter().map(|s| (s.clone(), meta.clone())).collect();
         self.store.put_all(&items)

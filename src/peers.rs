@@ -111,6 +111,16 @@ impl Peers {
         Self::parse(&text).with_context(|| format!("invalid {}", path.display()))
     }
 
+    /// The peers of the node in `dir`: its `peers.toml`, or none.
+    pub fn load_for_node(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join("peers.toml");
+        if path.exists() {
+            Self::load(&path)
+        } else {
+            Ok(Self::default())
+        }
+    }
+
     /// Parses and checks the text of `peers.toml`.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let file: PeersFile = toml::from_str(text)?;

@@ -127,9 +127,10 @@ async fn run(state: AppState, query: String, headers: HeaderMap) -> Response {
     let token = CancellationToken::new();
     let task_token = token.clone();
     let store = state.store.clone();
+    let services = state.services.clone();
     let task = tokio::task::spawn_blocking(move || -> Result<(String, Vec<u8>), Failure> {
         let results = store
-            .query_cancellable(&query, task_token)
+            .query_with_services(&query, task_token, services)
             .map_err(|e| (StatusCode::BAD_REQUEST, format!("{e:#}")))?;
         serialize(results, accept.as_deref())
     });

@@ -57,3 +57,176 @@ pub fn ccis_in(cwd: &Path, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A node served on 127.0.0.1 (ephemeral port) in a temporary directory.
+pub struct ServedNode {
+    /// Keeps the node directory alive.
+    pub tmp: tempfile::TempDir,
+    /// `http://127.0.0.1:PORT`, also the node's base URL.
+    pub url: String,
+    /// The operator API token.
+    pub token: String,
+    /// The node's configuration.
+    pub config: ccis::config::NodeConfig,
+    /// Its store (shared with the server).
+    pub store: ccis::store::NodeStore,
+}
+
+/// Creates a node whose base URL is its loopback address, lets `setup` adjust
+/// its configuration and publish, then serves it (trusting `peers`).
+pub async fn serve_node(
+    id: &str,
+    peers: ccis::peers::Peers,
+    configure: impl FnOnce(&mut ccis::config::NodeConfig),
+    setup: impl FnOnce(&ccis::node::Node),
+) -> ServedNode {
+    use ccis::node::{InitOptions, Node};
+    let tmp = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let dir = tmp.path().join(id);
+    let node = Node::init(
+        &dir,
+        InitOptions {
+            id: id.into(),
+            country: "FR".into(),
+            base_url: url.clone(),
+            name: format!("Test node {id}"),
+            key: None,
+        },
+    )
+    .unwrap();
+    let token = node.new_api_token.clone().unwrap();
+    let mut config = node.config.clone();
+    drop(node);
+    configure(&mut config);
+    config.save(&dir).unwrap();
+    let node = Node::open(&dir).unwrap();
+    setup(&node);
+    let served = ServedNode {
+        url,
+        token,
+        config: node.config.clone(),
+        store: node.store.clone(),
+        tmp,
+    };
+    let options = ccis::server::ServerOptions::from_config(&node.config);
+    let state = ccis::server::AppState::new(node, &peers, options);
+    tokio::spawn(async move { axum::serve(listener, ccis::server::router(state)).await });
+    served
+}
+
+/// The sample records of a folder of `examples/records/`, sorted.
+pub fn sample_files(folder: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("examples/records").join(folder))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ttl"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// One node of a test federation, served on loopback.
+pub struct FedNode {
+    /// Node id.
+    pub id: String,
+    /// Its URL, also its base URL.
+    pub url: String,
+    /// Its operator API token.
+    pub token: String,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its store (shared with its server).
+    pub store: ccis::store::NodeStore,
+    /// Its harvester (peers.toml of its directory).
+    pub harvester: ccis::harvest::Harvester,
+    /// Its public key (Multikey).
+    pub public_key: String,
+}
+
+/// The `[[peer]]` entry of a node, for a peers.toml.
+pub fn peer_entry(id: &str, role: &str, url: &str, key: &str, extra_keys: &str) -> String {
+    format!(
+        "[[peer]]\nid = \"{id}\"\nname = \"{id}\"\ncountry = \"FR\"\nrole = \"{role}\"\nbase_url = \"{url}\"\n[[peer.keys]]\npublic_key = \"{key}\"\nvalid_from = \"2020-01-01T00:00:00Z\"\n{extra_keys}\n"
+    )
+}
+
+/// Starts a federation of `(id, role)` nodes, each trusting all the others
+/// (plus `extra_peers`, peers.toml text); `setup` publishes on each node
+/// before it is served. Harvest nothing yet.
+pub async fn federation(
+    nodes: &[(&str, &str)],
+    extra_peers: &str,
+    setup: impl Fn(&str, &ccis::node::Node),
+) -> (tempfile::TempDir, Vec<FedNode>) {
+    use ccis::node::{InitOptions, Node};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut bound = Vec::new();
+    let mut peers_toml = String::from(extra_peers);
+    for (id, role) in nodes {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let dir = tmp.path().join(id);
+        let node = Node::init(
+            &dir,
+            InitOptions {
+                id: (*id).into(),
+                country: "FR".into(),
+                base_url: url.clone(),
+                name: format!("Node {id}"),
+                key: None,
+            },
+        )
+        .unwrap();
+        let key = node.config.keys[0].public_key.clone();
+        let token = node.new_api_token.clone().unwrap();
+        peers_toml.push_str(&peer_entry(id, role, &url, &key, ""));
+        bound.push((id.to_string(), url, dir, listener, token, key));
+    }
+    let peers = ccis::peers::Peers::parse(&peers_toml).unwrap();
+    let mut out = Vec::new();
+    for (id, url, dir, listener, token, key) in bound {
+        std::fs::write(dir.join("peers.toml"), &peers_toml).unwrap();
+        let mut config = ccis::config::NodeConfig::load(&dir).unwrap();
+        config.harvest.response_timeout_secs = 5;
+        config.harvest.round_timeout_secs = 60;
+        config.save(&dir).unwrap();
+        let node = Node::open(&dir).unwrap();
+        setup(&id, &node);
+        let harvester = node.harvester().unwrap();
+        let store = node.store.clone();
+        let options = ccis::server::ServerOptions::from_config(&node.config);
+        let state = ccis::server::AppState::new(node, &peers, options);
+        tokio::spawn(async move { axum::serve(listener, ccis::server::router(state)).await });
+        out.push(FedNode {
+            id,
+            url,
+            token,
+            dir,
+            store,
+            harvester,
+            public_key: key,
+        });
+    }
+    (tmp, out)
+}
+
+/// Runs one harvest round of a node (all its peers, or only `only`).
+pub async fn harvest(node: &FedNode, only: Option<&str>) -> Vec<ccis::harvest::PeerReport> {
+    node.harvester
+        .round(only, std::sync::Arc::new(ccis::harvest::Quiet))
+        .await
+}
+
+/// The (record IRI, version, status) a node holds, sorted.
+pub fn holdings(store: &ccis::store::NodeStore) -> Vec<(String, u64, String)> {
+    let mut v: Vec<_> = store
+        .entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.record.as_str().to_owned(), e.version, e.status))
+        .collect();
+    v.sort();
+    v
+}

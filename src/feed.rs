@@ -1,0 +1,296 @@
+//! The change feed as a Linked Data Event Stream (LDES, with TREE pagination):
+//! the documents a node serves at `/feed` and `/feed/{page}`, and how a
+//! harvester reads them back.
+//!
+//! ```text
+//! <{base}/feed> a ldes:EventStream ; ldes:timestampPath dct:modified ;
+//!     ldes:versionOfPath dct:isVersionOf ; tree:shape <{base}/vocab/shapes.ttl> ;
+//!     tree:view <{base}/feed/0> ; tree:member <R/versions/3> .
+//! <{base}/feed/0> a tree:Node ; dct:isPartOf <{base}/feed> ;
+//!     tree:relation [ a tree:Relation ; tree:node <{base}/feed/1> ] .
+//! <R/versions/3> dct:isVersionOf <R> ; dct:modified "…" ; ccis:version 3 .
+//! GRAPH <R/versions/3> { …the signed content… <R> sec:proof _:g }
+//! GRAPH _:g { …the Data Integrity proof… }
+//! ```
+//!
+//! Pages hold at most `page_size` members in publishing order. A full page
+//! links to the next one and never changes; the last page grows until full.
+
+use crate::signed::{self, FoundRecord};
+use crate::store::FeedMember;
+use crate::vocab;
+use oxigraph::io::{RdfFormat, RdfParser};
+use oxrdf::vocab::{rdf, xsd};
+use oxrdf::{BlankNode, GraphName, Literal, NamedNode, NamedOrBlankNode, Quad, Term};
+use std::collections::HashMap;
+
+/// The IRI of page `index` of a node's feed.
+pub fn page_iri(base: &str, index: u64) -> NamedNode {
+    NamedNode::new_unchecked(format!("{base}/feed/{index}"))
+}
+
+/// The IRI of a node's event stream.
+pub fn stream_iri(base: &str) -> NamedNode {
+    NamedNode::new_unchecked(format!("{base}/feed"))
+}
+
+fn stream_description(base: &str, quads: &mut Vec<Quad>) {
+    let stream = stream_iri(base);
+    let g = GraphName::DefaultGraph;
+    let mut add = |p: oxrdf::NamedNodeRef<'_>, o: Term| {
+        quads.push(Quad::new(stream.clone(), p, o, g.clone()));
+    };
+    add(rdf::TYPE, vocab::LDES_EVENT_STREAM.into());
+    add(vocab::LDES_TIMESTAMP_PATH, vocab::DCT_MODIFIED.into());
+    add(vocab::LDES_VERSION_OF_PATH, vocab::DCT_IS_VERSION_OF.into());
+    add(
+        vocab::TREE_SHAPE,
+        NamedNode::new_unchecked(format!("{base}/vocab/shapes.ttl")).into(),
+    );
+    add(vocab::TREE_VIEW, page_iri(base, 0).into());
+}
+
+/// The document at `/feed`: the event stream and where its view starts.
+pub fn stream_document(base: &str) -> Vec<Quad> {
+    let mut quads = Vec::new();
+    stream_description(base, &mut quads);
+    quads
+}
+
+/// The document of one page: the stream, the page with its relation to the
+/// next page (when `full`), and every member with its content and proof.
+pub fn page_document(
+    base: &str,
+    index: u64,
+    full: bool,
+    members: &[FeedMember],
+) -> anyhow::Result<Vec<Quad>> {
+    let mut quads = Vec::new();
+    stream_description(base, &mut quads);
+    let stream = stream_iri(base);
+    let page = page_iri(base, index);
+    let g = GraphName::DefaultGraph;
+    quads.push(Quad::new(
+        page.clone(),
+        rdf::TYPE,
+        vocab::TREE_NODE_CLASS,
+        g.clone(),
+    ));
+    quads.push(Quad::new(
+        page.clone(),
+        vocab::DCT_IS_PART_OF,
+        stream.clone(),
+        g.clone(),
+    ));
+    if full {
+        let relation = BlankNode::default();
+        quads.push(Quad::new(
+            page.clone(),
+            vocab::TREE_RELATION,
+            relation.clone(),
+            g.clone(),
+        ));
+        quads.push(Quad::new(
+            relation.clone(),
+            rdf::TYPE,
+            vocab::TREE_RELATION_CLASS,
+            g.clone(),
+        ));
+        quads.push(Quad::new(
+            relation,
+            vocab::TREE_NODE,
+            page_iri(base, index + 1),
+            g.clone(),
+        ));
+    }
+    for m in members {
+        quads.push(Quad::new(
+            stream.clone(),
+            vocab::TREE_MEMBER,
+            m.member.clone(),
+            g.clone(),
+        ));
+        quads.push(Quad::new(
+            m.member.clone(),
+            vocab::DCT_IS_VERSION_OF,
+            m.record.clone(),
+            g.clone(),
+        ));
+        quads.push(Quad::new(
+            m.member.clone(),
+            vocab::DCT_MODIFIED,
+            Literal::new_typed_literal(&m.modified, xsd::DATE_TIME),
+            g.clone(),
+        ));
+        quads.push(Quad::new(
+            m.member.clone(),
+            vocab::VERSION,
+            Literal::new_typed_literal(m.version.to_string(), xsd::INTEGER),
+            g.clone(),
+        ));
+        member_quads(m, &mut quads)?;
+    }
+    Ok(quads)
+}
+
+/// A member's content moved into the graph named by the member IRI, with
+/// fresh blank nodes so that members never share one.
+fn member_quads(m: &FeedMember, out: &mut Vec<Quad>) -> anyhow::Result<()> {
+    let mut fresh: HashMap<String, BlankNode> = HashMap::new();
+    let mut rename = |b: &BlankNode| fresh.entry(b.as_str().to_owned()).or_default().clone();
+    for q in RdfParser::from_format(RdfFormat::NQuads).for_slice(m.signed_nquads.as_bytes()) {
+        let q = q.map_err(|e| {
+            anyhow::anyhow!(
+                "stored version <{}> is not valid N-Quads: {e}",
+                m.member.as_str()
+            )
+        })?;
+        let subject = match q.subject {
+            NamedOrBlankNode::BlankNode(b) => NamedOrBlankNode::BlankNode(rename(&b)),
+            other => other,
+        };
+        let object = match q.object {
+            Term::BlankNode(b) => Term::BlankNode(rename(&b)),
+            other => other,
+        };
+        let graph = match q.graph_name {
+            GraphName::DefaultGraph => GraphName::NamedNode(m.member.clone()),
+            GraphName::BlankNode(b) => GraphName::BlankNode(rename(&b)),
+            other => other,
+        };
+        out.push(Quad::new(subject, q.predicate, object, graph));
+    }
+    Ok(())
+}
+
+/// One member read from a page.
+#[derive(Debug, Clone)]
+pub struct PageMember {
+    /// The member IRI.
+    pub member: NamedNode,
+    /// The record it says it is a version of.
+    pub record: NamedNode,
+    /// The version's content and proof, ready to verify.
+    pub found: FoundRecord,
+    /// The version with its proof as N-Quads (content in the default graph),
+    /// exactly the quads read: what a relay republishes.
+    pub signed_nquads: String,
+}
+
+/// What a harvester reads from a page.
+#[derive(Debug, Clone, Default)]
+pub struct ReadPage {
+    /// Members in document order.
+    pub members: Vec<PageMember>,
+    /// Members that could not be read, with why.
+    pub unreadable: Vec<(String, String)>,
+    /// Pages this one links to (`tree:relation` / `tree:node`).
+    pub next: Vec<String>,
+}
+
+/// Reads a page: its members (content graph named by the member IRI) and its relations.
+pub fn read_page(quads: &[Quad]) -> ReadPage {
+    let mut page = ReadPage::default();
+    let default = |q: &&Quad| q.graph_name == GraphName::DefaultGraph;
+    let relation_nodes: Vec<NamedOrBlankNode> = quads
+        .iter()
+        .filter(default)
+        .filter(|q| q.predicate.as_ref() == vocab::TREE_RELATION)
+        .filter_map(|q| match &q.object {
+            Term::BlankNode(b) => Some(NamedOrBlankNode::BlankNode(b.clone())),
+            Term::NamedNode(n) => Some(NamedOrBlankNode::NamedNode(n.clone())),
+            _ => None,
+        })
+        .collect();
+    for q in quads.iter().filter(default) {
+        if q.predicate.as_ref() == vocab::TREE_NODE && relation_nodes.contains(&q.subject) {
+            if let Term::NamedNode(n) = &q.object {
+                page.next.push(n.as_str().to_owned());
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for q in quads.iter().filter(default) {
+        if q.predicate.as_ref() != vocab::TREE_MEMBER {
+            continue;
+        }
+        let Term::NamedNode(member) = &q.object else {
+            continue;
+        };
+        if !seen.insert(member.clone()) {
+            continue;
+        }
+        match read_member(quads, member) {
+            Ok(m) => page.members.push(m),
+            Err(why) => page.unreadable.push((member.as_str().to_owned(), why)),
+        }
+    }
+    page
+}
+
+fn read_member(quads: &[Quad], member: &NamedNode) -> Result<PageMember, String> {
+    let record = quads
+        .iter()
+        .find(|q| {
+            q.graph_name == GraphName::DefaultGraph
+                && q.subject == NamedOrBlankNode::NamedNode(member.clone())
+                && q.predicate.as_ref() == vocab::DCT_IS_VERSION_OF
+        })
+        .and_then(|q| match &q.object {
+            Term::NamedNode(n) => Some(n.clone()),
+            _ => None,
+        })
+        .ok_or("no dct:isVersionOf")?;
+    let graph = GraphName::NamedNode(member.clone());
+    let in_member: Vec<&Quad> = quads.iter().filter(|q| q.graph_name == graph).collect();
+    if in_member.is_empty() {
+        return Err("no content graph".into());
+    }
+    // The member's graph and the proof graphs it links to, as a document.
+    let mut document: Vec<Quad> = Vec::new();
+    for q in &in_member {
+        document.push(Quad::new(
+            q.subject.clone(),
+            q.predicate.clone(),
+            q.object.clone(),
+            GraphName::DefaultGraph,
+        ));
+        if q.predicate.as_ref() == vocab::SEC_PROOF {
+            let proof_graph = match &q.object {
+                Term::BlankNode(b) => GraphName::BlankNode(b.clone()),
+                Term::NamedNode(n) => GraphName::NamedNode(n.clone()),
+                _ => continue,
+            };
+            document.extend(
+                quads
+                    .iter()
+                    .filter(|p| p.graph_name == proof_graph)
+                    .cloned(),
+            );
+        }
+    }
+    let mut found = signed::records_in(&document);
+    let found = match found.len() {
+        1 => found.remove(0),
+        0 => return Err("no record in the member's graph".into()),
+        n => return Err(format!("{n} records in one member")),
+    };
+    if found.record.iri != record {
+        return Err(format!(
+            "content is about <{}>, not <{}>",
+            found.record.iri.as_str(),
+            record.as_str()
+        ));
+    }
+    let mut nquads = String::new();
+    for q in &document {
+        nquads.push_str(&q.to_string());
+        nquads.push_str(" .\n");
+    }
+    Ok(PageMember {
+        member: member.clone(),
+        record,
+        found,
+        signed_nquads: nquads,
+    })
+}

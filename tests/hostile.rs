@@ -1,0 +1,487 @@
+//! Hostile and broken peers, served by a raw HTTP test server with crafted
+//! pages: each fault is refused with the right rule, the good records of the
+//! same page are kept, and no peer stops the harvest of the others.
+
+mod common;
+
+use ccis::canon::Limits;
+use ccis::feed;
+use ccis::harvest::Quiet;
+use ccis::node::{InitOptions, Node};
+use ccis::proof;
+use ccis::rdf_input::{self, InputFormat, PinnedContexts};
+use ccis::record::{self, Record};
+use ccis::signed::SignedRecord;
+use ccis::store::{FeedMember, NodeStore, member_iri, signed_nquads};
+use ed25519_dalek::SigningKey;
+use oxigraph::io::{RdfFormat, RdfSerializer};
+use oxrdf::{BlankNode, GraphName, Quad};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What the raw server does for a request.
+#[derive(Clone)]
+enum Answer {
+    /// Status, content type, extra header lines, body.
+    Send(u16, &'static str, String, Vec<u8>),
+    /// Accept, read, never answer.
+    Hang,
+    /// Headers, then the body one byte every 300 ms.
+    Trickle,
+}
+
+/// Serves `answer(path, request number)` on 127.0.0.1; returns the base URL.
+async fn raw_server(answer: impl Fn(&str, usize) -> Answer + Send + Sync + 'static) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = Arc::new(answer);
+    let count = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let answer = answer.clone();
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => head.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&head);
+                let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                match answer(&path, n) {
+                    Answer::Send(status, ct, extra, body) => {
+                        let head = format!(
+                            "HTTP/1.1 {status} X\r\ncontent-type: {ct}\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n",
+                            body.len()
+                        );
+                        let _ = socket.write_all(head.as_bytes()).await;
+                        let _ = socket.write_all(&body).await;
+                    }
+                    Answer::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
+                    Answer::Trickle => {
+                        let _ = socket
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/trig\r\ncontent-length: 1000\r\n\r\n")
+                            .await;
+                        for _ in 0..1000 {
+                            if socket.write_all(b"#").await.is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(Duration::from_millis(300)).await;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+const TEMPLATE: &str = r#"@prefix ccis: <https://w3id.org/ccis/ns#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix country: <http://publications.europa.eu/resource/authority/country/> .
+@prefix lang: <http://publications.europa.eu/resource/authority/language/> .
+<records/SLUG> a ccis:Tool ;
+    dct:title "TITLE"@en ;
+    dct:description "A guide."@en ;
+    dct:language lang:ENG ;
+    dct:spatial country:FRA ;
+    dct:subject ccis:theme-employment ;
+    dct:audience ccis:audience-project-holders ;
+    ccis:stage ccis:stage-emergence ;
+    ccis:toolType ccis:tool-type-guide ;
+    dct:license <https://creativecommons.org/licenses/by/4.0/> .
+"#;
+
+fn record(base: &str, slug: &str, title: &str, version: u64) -> Record {
+    let ttl = TEMPLATE.replace("SLUG", slug).replace("TITLE", title);
+    let quads = rdf_input::parse(
+        ttl.as_bytes(),
+        InputFormat::Turtle,
+        Some(&format!("{base}/")),
+        "template",
+        &PinnedContexts::default(),
+    )
+    .unwrap();
+    let r = record::split_into_records(quads, base).unwrap().remove(0);
+    NodeStore::normalized(&r.stamped(version, "2026-11-20T10:00:00Z")).unwrap()
+}
+
+fn signed(r: Record, key: &SigningKey) -> SignedRecord {
+    let proof = proof::sign(
+        &r.document(),
+        key,
+        "2026-11-20T10:00:00Z",
+        &Limits::default(),
+    )
+    .unwrap();
+    SignedRecord { record: r, proof }
+}
+
+fn member(s: &SignedRecord) -> FeedMember {
+    let v = s.record.version().unwrap();
+    FeedMember {
+        position: 0,
+        member: member_iri(s.record.iri.as_str(), v),
+        record: s.record.iri.clone(),
+        version: v,
+        modified: "2026-11-20T10:00:00Z".into(),
+        signed_nquads: signed_nquads(s).unwrap(),
+    }
+}
+
+fn trig(quads: &[Quad]) -> Vec<u8> {
+    let mut w = RdfSerializer::from_format(RdfFormat::TriG).for_writer(Vec::new());
+    for q in quads {
+        w.serialize_quad(q).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+fn page(base: &str, index: u64, next: u64, members: &[FeedMember]) -> Vec<u8> {
+    let mut quads = feed::page_document(base, index, false, members).unwrap();
+    let relation = BlankNode::default();
+    let page = feed::page_iri(base, index);
+    quads.push(Quad::new(
+        page,
+        ccis::vocab::TREE_RELATION,
+        relation.clone(),
+        GraphName::DefaultGraph,
+    ));
+    quads.push(Quad::new(
+        relation,
+        ccis::vocab::TREE_NODE,
+        feed::page_iri(base, next),
+        GraphName::DefaultGraph,
+    ));
+    trig(&quads)
+}
+
+fn stream(base: &str) -> Vec<u8> {
+    trig(&feed::stream_document(base))
+}
+
+/// The stream document and two pages of the hostile peer.
+type Pages = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+fn ok(body: Vec<u8>) -> Answer {
+    Answer::Send(200, "application/trig", String::new(), body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_and_broken_peers_are_refused_by_rule_and_stop_nobody() {
+    let evil_key = SigningKey::from_bytes(&[7u8; 32]);
+    let revoked_key = SigningKey::from_bytes(&[8u8; 32]);
+    let other_key = SigningKey::from_bytes(&[9u8; 32]);
+    let flaky_key = SigningKey::from_bytes(&[10u8; 32]);
+    let mk = |k: &SigningKey| ccis::keys::public_multikey(&k.verifying_key());
+    let other_base = "http://127.0.0.1:9";
+
+    // The hostile peer's pages are built once its URL is known.
+    let pages: Arc<std::sync::OnceLock<Pages>> = Arc::default();
+    let served = pages.clone();
+    let evil = raw_server(move |path, _| {
+        let (s, p0, p1) = served.get().unwrap();
+        match path {
+            "/feed" => ok(s.clone()),
+            "/feed/0" => ok(p0.clone()),
+            "/feed/1" => ok(p1.clone()),
+            _ => Answer::Send(404, "text/plain", String::new(), b"no".to_vec()),
+        }
+    })
+    .await;
+    let good1 = signed(record(&evil, "good-1", "Good one", 1), &evil_key);
+    let good2a = signed(record(&evil, "good-2", "Good two", 1), &evil_key);
+    let good2b = signed(record(&evil, "good-2", "Good two, revised", 2), &evil_key);
+    let good3 = signed(record(&evil, "good-3", "Good three", 3), &evil_key);
+    let replay3 = signed(record(&evil, "good-3", "Good three, older", 2), &evil_key);
+    let good4 = signed(record(&evil, "good-4", "Good four", 1), &evil_key);
+    let equivocal4 = signed(
+        record(&evil, "good-4", "Good four, other content", 1),
+        &evil_key,
+    );
+    let revoked = signed(
+        record(&evil, "revoked", "Signed by a revoked key", 1),
+        &revoked_key,
+    );
+    let foreign_key = signed(
+        record(&evil, "foreign-key", "Signed by another peer's key", 1),
+        &other_key,
+    );
+    let foreign_iri = signed(
+        record(other_base, "not-mine", "Another node's IRI", 1),
+        &evil_key,
+    );
+    let mut unsigned = member(&signed(record(&evil, "unsigned", "No proof", 1), &evil_key));
+    unsigned.signed_nquads = unsigned
+        .signed_nquads
+        .lines()
+        .filter(|l| !l.contains("_:") && !l.contains("security#proof"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // Too many blank nodes, and a clique of alike blank nodes meant to stall
+    // canonicalization (with a proof copied from a good record).
+    let r = record(&evil, "many-blanks", "Seventeen blank nodes", 1);
+    let mut many = member(&signed(r.clone(), &evil_key));
+    let mut extra = String::new();
+    for i in 0..17 {
+        extra.push_str(&format!(
+            "<{}> <https://schema.org/about> _:b{i} .\n",
+            r.iri.as_str()
+        ));
+    }
+    many.signed_nquads.push_str(&extra);
+    let r = record(&evil, "clique", "Blank node clique", 1);
+    let mut clique = member(&signed(r.clone(), &evil_key));
+    let mut edges = String::new();
+    for i in 0..12 {
+        edges.push_str(&format!(
+            "<{}> <https://schema.org/about> _:n{i} .\n",
+            r.iri.as_str()
+        ));
+        for j in 0..12 {
+            if i != j {
+                edges.push_str(&format!("_:n{i} <https://schema.org/knows> _:n{j} .\n"));
+            }
+        }
+    }
+    clique.signed_nquads.push_str(&edges);
+    let good5 = signed(record(&evil, "good-5", "Good five", 1), &evil_key);
+    let page0 = vec![
+        member(&good1),
+        member(&good2a),
+        member(&good2b),
+        member(&good3),
+        member(&replay3),
+        member(&good4),
+        member(&revoked),
+        member(&foreign_key),
+        member(&foreign_iri),
+        unsigned,
+        many,
+        clique,
+    ];
+    // Page 1 repeats a member of page 0, brings another content for a version
+    // already stored (equivocation), adds one, and links back to page 0.
+    let page1 = vec![member(&good1), member(&equivocal4), member(&good5)];
+    let _ = pages.set((
+        stream(&evil),
+        page(&evil, 0, 1, &page0),
+        page(&evil, 1, 0, &page1),
+    ));
+
+    // Broken transports.
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let hang = raw_server(|_, _| Answer::Hang).await;
+    let trickle = raw_server(|path, _| match path {
+        "/feed" => Answer::Trickle,
+        _ => Answer::Hang,
+    })
+    .await;
+    let garbage = raw_server(|path, _| match path {
+        "/feed" => ok(b"this is { not TriG".to_vec()),
+        _ => Answer::Hang,
+    })
+    .await;
+    let html =
+        raw_server(|_, _| Answer::Send(200, "text/html", String::new(), b"<html></html>".to_vec()))
+            .await;
+    let huge = raw_server(|_, _| ok(vec![b'#'; 300_000])).await;
+    let flaky_pages: Arc<std::sync::OnceLock<(Vec<u8>, Vec<u8>)>> = Arc::default();
+    let flaky_served = flaky_pages.clone();
+    let flaky = raw_server(move |path, n| {
+        let (s, p) = flaky_served.get().unwrap();
+        match (path, n) {
+            (_, 0) => Answer::Send(
+                503,
+                "text/plain",
+                "retry-after: 1\r\n".into(),
+                b"busy".to_vec(),
+            ),
+            (_, 1) => Answer::Send(
+                429,
+                "text/plain",
+                "retry-after: 0\r\n".into(),
+                b"slow down".to_vec(),
+            ),
+            ("/feed", _) => ok(s.clone()),
+            ("/feed/0", _) => ok(p.clone()),
+            _ => Answer::Send(404, "text/plain", String::new(), Vec::new()),
+        }
+    })
+    .await;
+    let flaky_record = signed(
+        record(&flaky, "after-retries", "Served after a 503 and a 429", 1),
+        &flaky_key,
+    );
+    let flaky_page = feed::page_document(&flaky, 0, false, &[member(&flaky_record)]).unwrap();
+    let _ = flaky_pages.set((stream(&flaky), trig(&flaky_page)));
+
+    // A well-behaved real node.
+    let good = common::serve_node(
+        "good",
+        Default::default(),
+        |_| {},
+        |node| {
+            let files = common::sample_files("fr");
+            node.publish(node.read_records(&files[..3], None).unwrap())
+                .unwrap();
+        },
+    )
+    .await;
+
+    // The victim trusts them all.
+    let mut peers = String::new();
+    peers.push_str(&common::peer_entry(
+        "evil",
+        "national",
+        &evil,
+        &mk(&evil_key),
+        &format!(
+            "[[peer.keys]]\npublic_key = \"{}\"\nrevoked = true\n",
+            mk(&revoked_key)
+        ),
+    ));
+    peers.push_str(&common::peer_entry(
+        "other",
+        "national",
+        other_base,
+        &mk(&other_key),
+        "",
+    ));
+    peers.push_str(&common::peer_entry(
+        "flaky",
+        "national",
+        &flaky,
+        &mk(&flaky_key),
+        "",
+    ));
+    peers.push_str(&common::peer_entry(
+        "good",
+        "national",
+        &good.url,
+        &good.config.keys[0].public_key,
+        "",
+    ));
+    for (id, url) in [
+        ("down", &down),
+        ("hang", &hang),
+        ("trickle", &trickle),
+        ("garbage", &garbage),
+        ("html", &html),
+        ("huge", &huge),
+    ] {
+        let key = mk(&SigningKey::from_bytes(&[id.len() as u8 + 40; 32]));
+        peers.push_str(&common::peer_entry(id, "national", url, &key, ""));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("victim");
+    let node = Node::init(
+        &dir,
+        InitOptions {
+            id: "victim".into(),
+            country: "FR".into(),
+            base_url: "https://victim.example".into(),
+            name: "Victim".into(),
+            key: None,
+        },
+    )
+    .unwrap();
+    drop(node);
+    std::fs::write(dir.join("peers.toml"), &peers).unwrap();
+    let mut config = ccis::config::NodeConfig::load(&dir).unwrap();
+    config.harvest.response_timeout_secs = 2;
+    config.harvest.connect_timeout_secs = 2;
+    config.harvest.round_timeout_secs = 30;
+    config.harvest.max_page_bytes = 200_000;
+    config.harvest.retries = 3;
+    config.harvest.max_backoff_secs = 1;
+    config.harvest.concurrency = 10;
+    config.save(&dir).unwrap();
+    let node = Node::open(&dir).unwrap();
+    let harvester = node.harvester().unwrap();
+    let reports = harvester.round(None, Arc::new(Quiet)).await;
+    let by_peer = |id: &str| reports.iter().find(|r| r.peer == id).unwrap().clone();
+
+    // The well-behaved peers are fully harvested.
+    let g = by_peer("good");
+    assert_eq!(
+        (g.accepted, g.refused_total(), g.error.clone()),
+        (3, 0, None),
+        "{g:?}"
+    );
+    let f = by_peer("flaky");
+    assert_eq!((f.accepted, f.error.clone()), (1, None), "{f:?}");
+    // Each broken transport ends its own round with an error, and only its own.
+    for id in ["down", "hang", "trickle", "garbage", "html", "huge"] {
+        let r = by_peer(id);
+        assert!(r.error.is_some(), "{id}: {r:?}");
+        assert_eq!(r.accepted, 0);
+        let state = node.store.peer_state(id).unwrap();
+        assert_eq!(state.consecutive_failures, 1, "{id}");
+        assert!(state.last_error.is_some());
+    }
+    assert!(by_peer("huge").error.unwrap().contains("size limit"));
+    assert!(by_peer("html").error.unwrap().contains("text/html"));
+    assert!(
+        by_peer("trickle")
+            .error
+            .unwrap()
+            .contains("no complete answer")
+    );
+    // The hostile peer: good records kept, each attack refused by its rule.
+    let e = by_peer("evil");
+    assert_eq!(e.error, None, "{e:?}");
+    assert_eq!(
+        e.accepted, 6,
+        "good-1, good-2 v1 and v2, good-3 v3, good-4, good-5: {e:?}"
+    );
+    let refused = |rule: &str| e.refused.get(rule).copied().unwrap_or(0);
+    assert_eq!(refused("2-version"), 1, "{e:?}");
+    assert_eq!(refused("2-equivocation"), 1, "{e:?}");
+    assert_eq!(
+        refused("1-origin-signature"),
+        4,
+        "revoked, foreign key, foreign IRI, unsigned: {e:?}"
+    );
+    assert_eq!(
+        refused("3-shapes-limits"),
+        2,
+        "17 blank nodes, clique: {e:?}"
+    );
+    assert!(e.known >= 1, "the repeated member is recognised: {e:?}");
+    let holds = common::holdings(&node.store);
+    let evil_records: Vec<_> = holds
+        .iter()
+        .filter(|(r, _, _)| r.starts_with(&evil))
+        .collect();
+    assert_eq!(evil_records.len(), 5, "{holds:?}");
+    assert!(holds.contains(&(format!("{evil}/records/good-2"), 2, "current".into())));
+    assert!(holds.contains(&(format!("{evil}/records/good-3"), 3, "current".into())));
+    assert!(!holds.iter().any(|(r, _, _)| r.starts_with(other_base)));
+    // Refusals are logged with peer, record, version and rule.
+    let log = std::fs::read_to_string(dir.join("refused.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 8, "{log}");
+    assert!(lines.iter().any(|l| l["rule"] == "2-equivocation"
+        && l["record"] == format!("{evil}/records/good-4")
+        && l["version"] == 1));
+    // Nothing already stored is lost when a peer turns hostile later.
+    let before = holds.len();
+    let reports = harvester.round(Some("evil"), Arc::new(Quiet)).await;
+    assert_eq!(reports[0].accepted, 0);
+    assert_eq!(common::holdings(&node.store).len(), before);
+}
