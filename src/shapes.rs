@@ -87,9 +87,98 @@ impl ShapeValidator {
 
     /// Validates one record.
     pub fn validate(&self, record: &Record) -> Result<(), ShapeError> {
-        let mut data = String::with_capacity(self.reference_ntriples.len() + 4096);
-        for t in &record.triples {
-            let _ = writeln!(data, "{t} .");
+        let violations = self.run(&[record])?;
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(ShapeError::Violations {
+                record: record.iri.as_str().to_owned(),
+                violations,
+            })
+        }
+    }
+
+    /// Validates many records at once (a harvested page): one SHACL run over
+    /// all of them and the reference data, the violations given back to the
+    /// record of their focus node. A record that points into another record
+    /// of the batch, or shares its IRI with another (two versions), is
+    /// validated on its own, so that no record can satisfy or break a
+    /// constraint of another.
+    pub fn validate_many(&self, records: &[&Record]) -> Vec<Result<(), ShapeError>> {
+        let iris: std::collections::HashSet<&str> =
+            records.iter().map(|r| r.iri.as_str()).collect();
+        let mut seen = std::collections::HashMap::<&str, usize>::new();
+        for r in records {
+            *seen.entry(r.iri.as_str()).or_default() += 1;
+        }
+        let entangled = |r: &Record| {
+            r.triples.iter().any(|t| match &t.object {
+                oxrdf::Term::NamedNode(n) => {
+                    let part = crate::record::record_iri_part(n.as_str());
+                    part != r.iri.as_str() && iris.contains(part)
+                }
+                _ => false,
+            })
+        };
+        // Alone: a record pointing into another of the batch, and each of
+        // several versions of one record (they would count as one node).
+        let (alone, together): (Vec<usize>, Vec<usize>) = (0..records.len()).partition(|&i| {
+            records.len() == 1 || seen[records[i].iri.as_str()] > 1 || entangled(records[i])
+        });
+        let mut out: Vec<Option<Result<(), ShapeError>>> = records.iter().map(|_| None).collect();
+        for i in alone {
+            out[i] = Some(self.validate(records[i]));
+        }
+        if !together.is_empty() {
+            let batch: Vec<&Record> = together.iter().map(|&i| records[i]).collect();
+            match self.run(&batch) {
+                Ok(violations) => {
+                    let mut by_record: std::collections::HashMap<String, Vec<Violation>> =
+                        std::collections::HashMap::new();
+                    let mut unplaced = false;
+                    for v in violations {
+                        let focus = v.focus.trim_start_matches('<').trim_end_matches('>');
+                        let part = crate::record::record_iri_part(focus).to_owned();
+                        if iris.contains(part.as_str()) {
+                            by_record.entry(part).or_default().push(v);
+                        } else {
+                            unplaced = true;
+                        }
+                    }
+                    for &i in &together {
+                        out[i] = Some(if unplaced {
+                            self.validate(records[i])
+                        } else {
+                            match by_record.remove(records[i].iri.as_str()) {
+                                None => Ok(()),
+                                Some(violations) => Err(ShapeError::Violations {
+                                    record: records[i].iri.as_str().to_owned(),
+                                    violations,
+                                }),
+                            }
+                        });
+                    }
+                }
+                Err(_) => {
+                    for &i in &together {
+                        out[i] = Some(self.validate(records[i]));
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(ShapeError::Engine("not validated".into()))))
+            .collect()
+    }
+
+    /// The violations of the records merged with the reference data.
+    fn run(&self, records: &[&Record]) -> Result<Vec<Violation>, ShapeError> {
+        let size: usize = records.iter().map(|r| r.triples.len() * 160).sum();
+        let mut data = String::with_capacity(self.reference_ntriples.len() + size);
+        for record in records {
+            for t in &record.triples {
+                let _ = writeln!(data, "{t} .");
+            }
         }
         data.push_str(&self.reference_ntriples);
         let graph =
@@ -104,7 +193,7 @@ impl ShapeValidator {
             )
             .map_err(|e| ShapeError::Engine(e.to_string()))?;
         if report.conforms() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut leaves = Vec::new();
         collect_leaves(report.results(), &mut leaves);
@@ -132,10 +221,7 @@ impl ShapeValidator {
         violations
             .sort_by(|a, b| (&a.focus, &a.path, &a.message).cmp(&(&b.focus, &b.path, &b.message)));
         violations.dedup();
-        Err(ShapeError::Violations {
-            record: record.iri.as_str().to_owned(),
-            violations,
-        })
+        Ok(violations)
     }
 }
 
@@ -150,5 +236,92 @@ fn collect_leaves<'a>(
         } else {
             collect_leaves(r.details(), out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oxrdf::{Literal, NamedNode, Triple};
+
+    fn tool(iri: &str, version: u64, with_title: bool) -> Record {
+        let base = "https://w3id.org/ccis/ns#";
+        let dct = "http://purl.org/dc/terms/";
+        let s = NamedNode::new_unchecked(iri);
+        let p = |x: &str| NamedNode::new_unchecked(x);
+        let mut t = vec![
+            Triple::new(
+                s.clone(),
+                oxrdf::vocab::rdf::TYPE,
+                p(&format!("{base}Tool")),
+            ),
+            Triple::new(
+                s.clone(),
+                p(&format!("{dct}description")),
+                Literal::new_language_tagged_literal_unchecked("A guide.", "en"),
+            ),
+            Triple::new(
+                s.clone(),
+                p(&format!("{dct}language")),
+                p("http://publications.europa.eu/resource/authority/language/ENG"),
+            ),
+            Triple::new(
+                s.clone(),
+                p(&format!("{dct}spatial")),
+                p("http://publications.europa.eu/resource/authority/country/FRA"),
+            ),
+            Triple::new(
+                s.clone(),
+                p(&format!("{dct}subject")),
+                p(&format!("{base}theme-employment")),
+            ),
+            Triple::new(
+                s.clone(),
+                p(&format!("{dct}audience")),
+                p(&format!("{base}audience-project-holders")),
+            ),
+            Triple::new(
+                s.clone(),
+                p(&format!("{base}stage")),
+                p(&format!("{base}stage-emergence")),
+            ),
+            Triple::new(
+                s.clone(),
+                p(&format!("{base}toolType")),
+                p(&format!("{base}tool-type-guide")),
+            ),
+            Triple::new(
+                s.clone(),
+                p(&format!("{dct}license")),
+                p("https://creativecommons.org/licenses/by/4.0/"),
+            ),
+        ];
+        if with_title {
+            t.push(Triple::new(
+                s.clone(),
+                p(&format!("{dct}title")),
+                Literal::new_language_tagged_literal_unchecked("A title", "en"),
+            ));
+        }
+        Record::new(s, t).stamped(version, "2026-11-20T10:00:00Z")
+    }
+
+    #[test]
+    fn a_batch_gives_each_record_its_own_verdict() {
+        let v = ShapeValidator::new().unwrap();
+        let good = tool("https://x.example/records/good", 1, true);
+        let bad = tool("https://x.example/records/bad", 1, false);
+        let v1 = tool("https://x.example/records/two", 1, true);
+        let v2 = tool("https://x.example/records/two", 2, true);
+        assert!(v.validate(&good).is_ok(), "{:?}", v.validate(&good));
+        assert!(v.validate(&bad).is_err());
+        let verdicts = v.validate_many(&[&good, &bad, &v1, &v2]);
+        assert!(verdicts[0].is_ok(), "{:?}", verdicts[0]);
+        let err = verdicts[1].as_ref().unwrap_err().to_string();
+        assert!(
+            err.contains("records/bad") && !err.contains("records/good"),
+            "{err}"
+        );
+        assert!(verdicts[2].is_ok() && verdicts[3].is_ok(), "{verdicts:?}");
     }
 }

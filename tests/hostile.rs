@@ -254,6 +254,14 @@ async fn hostile_and_broken_peers_are_refused_by_rule_and_stop_nobody() {
     }
     clique.signed_nquads.push_str(&edges);
     let good5 = signed(record(&evil, "good-5", "Good five", 1), &evil_key);
+    // A record altered after signing (as a lying relay would), proof kept.
+    let mut altered = member(&signed(
+        record(&evil, "altered", "Original title", 1),
+        &evil_key,
+    ));
+    altered.signed_nquads = altered
+        .signed_nquads
+        .replace("Original title", "Altered title");
     let page0 = vec![
         member(&good1),
         member(&good2a),
@@ -265,6 +273,7 @@ async fn hostile_and_broken_peers_are_refused_by_rule_and_stop_nobody() {
         member(&foreign_key),
         member(&foreign_iri),
         unsigned,
+        altered,
         many,
         clique,
     ];
@@ -451,8 +460,8 @@ async fn hostile_and_broken_peers_are_refused_by_rule_and_stop_nobody() {
     assert_eq!(refused("2-equivocation"), 1, "{e:?}");
     assert_eq!(
         refused("1-origin-signature"),
-        4,
-        "revoked, foreign key, foreign IRI, unsigned: {e:?}"
+        5,
+        "revoked, foreign key, foreign IRI, unsigned, altered: {e:?}"
     );
     assert_eq!(
         refused("3-shapes-limits"),
@@ -475,7 +484,7 @@ async fn hostile_and_broken_peers_are_refused_by_rule_and_stop_nobody() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 8, "{log}");
+    assert_eq!(lines.len(), 9, "{log}");
     assert!(lines.iter().any(|l| l["rule"] == "2-equivocation"
         && l["record"] == format!("{evil}/records/good-4")
         && l["version"] == 1));

@@ -392,7 +392,7 @@ impl Harvester {
             })
             .collect();
         let mut pending: HashMap<oxrdf::NamedNode, (u64, Option<String>)> = HashMap::new();
-        let mut accepted = Vec::new();
+        let mut candidates = Vec::new();
         let mut known = 0;
         for m in &read.members {
             match judge.decide(m, &pending)? {
@@ -409,7 +409,7 @@ impl Harvester {
                         verified_with,
                         signed_nquads: Some(m.signed_nquads.clone()),
                     };
-                    accepted.push((signed, meta));
+                    candidates.push((signed, meta));
                 }
                 Decision::Known => known += 1,
                 Decision::Refuse(rule, reason) => refusals.push(Refusal {
@@ -418,6 +418,24 @@ impl Harvester {
                     record: m.record.as_str().to_owned(),
                     version: m.found.record.version(),
                     rule: rule.name(),
+                    reason,
+                }),
+            }
+        }
+        // Rule 3's shapes, for the whole page at once.
+        let records: Vec<&crate::record::Record> =
+            candidates.iter().map(|(s, _)| &s.record).collect();
+        let verdicts = judge.shapes(&records);
+        let mut accepted = Vec::new();
+        for ((signed, meta), verdict) in candidates.into_iter().zip(verdicts) {
+            match verdict {
+                None => accepted.push((signed, meta)),
+                Some(reason) => refusals.push(Refusal {
+                    at: at.clone(),
+                    peer: peer.id.clone(),
+                    record: signed.record.iri.as_str().to_owned(),
+                    version: signed.record.version(),
+                    rule: Rule::Shapes.name(),
                     reason,
                 }),
             }

@@ -71,13 +71,26 @@ pub struct Judge<'a> {
     pub validator: &'a ShapeValidator,
 }
 
+impl Judge<'_> {
+    /// Rule 3's shapes for the records a page's members passed the other rules
+    /// with: one SHACL run for them all; the error of each refused one.
+    pub fn shapes(&self, records: &[&crate::record::Record]) -> Vec<Option<String>> {
+        self.validator
+            .validate_many(records)
+            .into_iter()
+            .map(|r| r.err().map(|e| e.to_string()))
+            .collect()
+    }
+}
+
 fn proof_value(signed: &SignedRecord) -> Option<String> {
     signed.proof.proof_value().ok().map(str::to_owned)
 }
 
 impl Judge<'_> {
-    /// Decides on a member; `pending` holds versions accepted earlier in the
-    /// same page (record → (version, proofValue)).
+    /// Decides on a member by everything but the SHACL shapes, which
+    /// [`Self::shapes`] checks for a whole page at once; `pending` holds
+    /// versions accepted earlier in the same page (record → (version, proofValue)).
     pub fn decide(
         &self,
         m: &PageMember,
@@ -201,9 +214,6 @@ impl Judge<'_> {
                     format!("version {version} is older than the stored version {stored_version}"),
                 ));
             }
-        }
-        if let Err(e) = self.validator.validate(record) {
-            return Ok(Decision::Refuse(Rule::Shapes, e.to_string()));
         }
         Ok(Decision::Accept(
             signed,

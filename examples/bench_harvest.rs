@@ -1,0 +1,179 @@
+//! Harvest speed: replicating a loopback peer from the start, verifying every
+//! signature, next to Oxigraph's own bulk load of the same quads into an
+//! empty store, measured in the same run; then a round in which nothing changed.
+//!
+//! Run: `cargo run --example bench_harvest [RECORDS]` (default 100000).
+
+use ccis::harvest::Quiet;
+use ccis::node::{InitOptions, Node};
+use ccis::record::Record;
+use ccis::store::{NodeStore, StoreMeta};
+use oxrdf::{GraphName, NamedNode, NamedOrBlankNode, Term, Triple};
+use std::sync::Arc;
+use std::time::Instant;
+
+fn copy(sample: &Record, n: usize) -> Record {
+    let from = sample.iri.as_str();
+    let to = format!("{from}-{n}");
+    let rename = |iri: &str| -> Option<NamedNode> {
+        let rest = iri.strip_prefix(from)?;
+        (rest.is_empty() || rest.starts_with('#'))
+            .then(|| NamedNode::new_unchecked(format!("{to}{rest}")))
+    };
+    let triples = sample
+        .triples
+        .iter()
+        .map(|t| {
+            let s = match &t.subject {
+                NamedOrBlankNode::NamedNode(s) => {
+                    rename(s.as_str()).map_or(t.subject.clone(), Into::into)
+                }
+                o => o.clone(),
+            };
+            let o = match &t.object {
+                Term::NamedNode(o) => rename(o.as_str()).map_or(t.object.clone(), Into::into),
+                o => o.clone(),
+            };
+            Triple::new(s, t.predicate.clone(), o)
+        })
+        .collect();
+    Record::new(NamedNode::new_unchecked(to), triples)
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    let records: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(100_000);
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let peer = Node::init(
+        &tmp.path().join("peer"),
+        InitOptions {
+            id: "fr-peer".into(),
+            country: "FR".into(),
+            base_url: url.clone(),
+            name: "Peer".into(),
+            key: None,
+        },
+    )?;
+    let mut files: Vec<_> = std::fs::read_dir(repo.join("examples/records/fr"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let mut samples = peer.read_records(&files, None)?;
+    samples.sort_by_key(|r| r.triples.len().abs_diff(23));
+    samples.truncate(8);
+    println!("building a peer with {records} records…");
+    let meta = StoreMeta {
+        origin: peer.config.id.clone(),
+        source: "local".into(),
+        stored_at: ccis::node::now(),
+        verified_with: peer.verification_method(),
+        signed_nquads: None,
+    };
+    let mut all_quads = Vec::new();
+    let mut batch = Vec::new();
+    for n in 0..records {
+        let r = copy(&samples[n % samples.len()], n);
+        let stamped = NodeStore::normalized(&r.stamped(1, "2026-11-20T10:00:00Z"))?;
+        let signed = peer.sign(stamped)?;
+        all_quads.extend(
+            signed
+                .record
+                .quads_in(&GraphName::NamedNode(signed.record.iri.clone())),
+        );
+        batch.push((signed, meta.clone()));
+        if batch.len() == 2000 {
+            peer.store.put_all(&batch)?;
+            batch.clear();
+        }
+    }
+    peer.store.put_all(&batch)?;
+    let quads_per_record = all_quads.len() as f64 / records as f64;
+    let peer_key = peer.config.keys[0].public_key.clone();
+    let state = ccis::server::AppState::new(peer, &Default::default(), Default::default());
+    tokio::spawn(async move { axum::serve(listener, ccis::server::router(state)).await });
+
+    // Baseline: Oxigraph's bulk loader, same quads, empty store, same run.
+    let baseline_dir = tmp.path().join("bulk");
+    let bulk_store = oxigraph::store::Store::open(&baseline_dir)?;
+    let t = Instant::now();
+    bulk_store
+        .bulk_loader()
+        .load_quads(all_quads.iter().cloned())?;
+    let bulk_rate = records as f64 / t.elapsed().as_secs_f64();
+    drop(bulk_store);
+    drop(all_quads);
+
+    // The harvesting node.
+    let dir = tmp.path().join("harvester");
+    drop(Node::init(
+        &dir,
+        InitOptions {
+            id: "lv-harvester".into(),
+            country: "LV".into(),
+            base_url: "https://lv.example".into(),
+            name: "Harvester".into(),
+            key: None,
+        },
+    )?);
+    std::fs::write(
+        dir.join("peers.toml"),
+        format!(
+            "[[peer]]\nid = \"fr-peer\"\nname = \"Peer\"\ncountry = \"FR\"\nrole = \"national\"\nbase_url = \"{url}\"\n[[peer.keys]]\npublic_key = \"{peer_key}\"\n"
+        ),
+    )?;
+    let node = Node::open(&dir)?;
+    let harvester = node.harvester()?;
+    let rss_before = peak_rss_mib();
+    let t = Instant::now();
+    let reports = harvester.round(None, Arc::new(Quiet)).await;
+    let elapsed = t.elapsed();
+    let r = &reports[0];
+    anyhow::ensure!(r.error.is_none(), "harvest failed: {:?}", r.error);
+    anyhow::ensure!(
+        r.accepted as usize == records,
+        "accepted {} of {records}",
+        r.accepted
+    );
+    let harvest_rate = records as f64 / elapsed.as_secs_f64();
+    let t = Instant::now();
+    let again = harvester.round(None, Arc::new(Quiet)).await;
+    let idle = t.elapsed();
+    anyhow::ensure!(again[0].accepted == 0);
+
+    println!(
+        "\n{records} records, {quads_per_record:.1} quads each, {} pages",
+        r.pages
+    );
+    println!("  Oxigraph bulk load (no verification)      {bulk_rate:>9.0} records/s   1.00x");
+    println!(
+        "  harvest: fetch, verify, SHACL, store      {harvest_rate:>9.0} records/s   {:.2}x",
+        harvest_rate / bulk_rate
+    );
+    println!(
+        "  peak memory: {rss_before:.0} MiB before the harvest, {:.0} MiB after (whole process, peer included)",
+        peak_rss_mib()
+    );
+    println!(
+        "  round with nothing new: {:.1} ms for 1 peer",
+        idle.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
