@@ -494,3 +494,81 @@ async fn hostile_and_broken_peers_are_refused_by_rule_and_stop_nobody() {
     assert_eq!(reports[0].accepted, 0);
     assert_eq!(common::holdings(&node.store).len(), before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_peer_that_rebuilt_its_feed_is_read_again_from_its_view() {
+    let key = SigningKey::from_bytes(&[11u8; 32]);
+    let rebuilt = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    type Docs = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+    let docs: Arc<std::sync::OnceLock<Docs>> = Arc::default();
+    let (flag, served) = (rebuilt.clone(), docs.clone());
+    let url = raw_server(move |path, _| {
+        let (before, after_stream, after_page, page0) = served.get().unwrap();
+        let now_rebuilt = flag.load(Ordering::SeqCst);
+        match (path, now_rebuilt) {
+            ("/feed", false) => ok(before.clone()),
+            ("/feed/0", false) => ok(page0.clone()),
+            ("/feed", true) => ok(after_stream.clone()),
+            ("/feed/v2-0", true) => ok(after_page.clone()),
+            _ => Answer::Send(404, "text/plain", String::new(), b"gone".to_vec()),
+        }
+    })
+    .await;
+    let one = signed(record(&url, "one", "First record", 1), &key);
+    let two = signed(record(&url, "two", "Second record", 1), &key);
+    let page0 = trig(&feed::page_document(&url, 0, false, &[member(&one)]).unwrap());
+    // After the rebuild the view is another page holding both records.
+    let after_stream = String::from_utf8(stream(&url))
+        .unwrap()
+        .replace("/feed/0>", "/feed/v2-0>")
+        .into_bytes();
+    let mut after = feed::page_document(&url, 0, false, &[member(&one), member(&two)]).unwrap();
+    let renamed = feed::page_iri(&url, 0);
+    let new_page = oxrdf::NamedNode::new_unchecked(format!("{url}/feed/v2-0"));
+    for q in &mut after {
+        if q.subject == oxrdf::NamedOrBlankNode::NamedNode(renamed.clone()) {
+            q.subject = new_page.clone().into();
+        }
+        if q.object == oxrdf::Term::NamedNode(renamed.clone()) {
+            q.object = new_page.clone().into();
+        }
+    }
+    let _ = docs.set((stream(&url), after_stream, trig(&after), page0));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("reader");
+    drop(
+        Node::init(
+            &dir,
+            InitOptions {
+                id: "reader".into(),
+                country: "FR".into(),
+                base_url: "https://reader.example".into(),
+                name: "Reader".into(),
+                key: None,
+            },
+        )
+        .unwrap(),
+    );
+    let peers = common::peer_entry(
+        "peer",
+        "national",
+        &url,
+        &ccis::keys::public_multikey(&key.verifying_key()),
+        "",
+    );
+    std::fs::write(dir.join("peers.toml"), peers).unwrap();
+    let node = Node::open(&dir).unwrap();
+    let harvester = node.harvester().unwrap();
+    let first = harvester.round(None, Arc::new(Quiet)).await;
+    assert_eq!(
+        (first[0].accepted, first[0].error.clone()),
+        (1, None),
+        "{first:?}"
+    );
+    rebuilt.store(true, Ordering::SeqCst);
+    let second = harvester.round(None, Arc::new(Quiet)).await;
+    assert_eq!(second[0].error, None, "{second:?}");
+    assert_eq!((second[0].accepted, second[0].known), (1, 1), "{second:?}");
+    assert_eq!(common::holdings(&node.store).len(), 2);
+}

@@ -290,14 +290,43 @@ impl Harvester {
         }
         let mut queue = VecDeque::from([(start, etag)]);
         let mut visited = HashSet::new();
+        let mut restarted = false;
         while let Some((url, etag)) = queue.pop_front() {
             if !visited.insert(url.clone()) {
                 tracing::info!(peer = %peer.id, %url, "relation loops back to a page already read; not followed");
                 continue;
             }
-            let fetched = fetch_page(&self.client, &url, etag.as_deref(), &self.config.limits())
-                .await
-                .map_err(|e| e.to_string())?;
+            let fetched = match fetch_page(
+                &self.client,
+                &url,
+                etag.as_deref(),
+                &self.config.limits(),
+            )
+            .await
+            {
+                Ok(f) => f,
+                // The page the node stopped at is gone (the peer rebuilt its
+                // feed): start again from its view; what is stored is known.
+                Err(FetchError::Status {
+                    status: 404 | 410, ..
+                }) if !restarted
+                    && state.page.as_deref() == Some(url.as_str())
+                    && visited.len() == 1 =>
+                {
+                    restarted = true;
+                    tracing::warn!(peer = %peer.id, %url, "resume page gone; reading the feed from its start");
+                    let view = self.view_of(peer).await?;
+                    if !Self::within_peer(peer, &view) {
+                        return Err(format!(
+                            "the feed starts at <{view}>, outside the peer's base URL"
+                        ));
+                    }
+                    visited.clear();
+                    queue.push_front((view, None));
+                    continue;
+                }
+                Err(e) => return Err(e.to_string()),
+            };
             report.pages += 1;
             let next: Vec<String> = match fetched {
                 Fetched::NotModified => {
