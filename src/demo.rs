@@ -28,6 +28,9 @@ pub const SAMPLE_NODES: &[(&str, &str)] = &[
     ("eu", "eu-eccsi"),
 ];
 
+/// How often the demo nodes harvest once the demo serves.
+const DEMO_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Sample records each node withdraws after publishing (closed calls), so the
 /// federation also holds signed tombstones.
 pub const SAMPLE_WITHDRAWALS: &[(&str, &str)] = &[("fr-avise", "appel-a-projets-fse-2022")];
@@ -45,6 +48,8 @@ pub struct NodeSummary {
     pub verified_trig: usize,
     /// Records of this node that verified from the JSON-LD export.
     pub verified_jsonld: usize,
+    /// The node's operator API token (a demo prints it; a real node shows it once).
+    pub api_token: Option<String>,
 }
 
 /// Sets up the sample federation under `root` with the repository's
@@ -149,6 +154,7 @@ pub fn build_with_peers(
             by_class,
             verified_trig: verified[0],
             verified_jsonld: verified[1],
+            api_token: node.new_api_token.clone(),
         });
     }
     Ok(summaries)
@@ -369,12 +375,40 @@ async fn federation(
         out,
         "  curl {eu}/sparql -H 'Content-Type: application/sparql-query' -H 'Accept: text/csv' --data-binary @examples/queries/records-by-origin-node.rq"
     )?;
+    if let Some(token) = summaries
+        .iter()
+        .find(|s| s.id == "fr-avise")
+        .and_then(|s| s.api_token.as_deref())
+    {
+        writeln!(
+            out,
+            "  curl -X DELETE {fr}/api/records/pins -H 'Authorization: Bearer {token}'   (withdraw; the others see it within a minute)"
+        )?;
+    }
     writeln!(out, "Node directories: {}/<node id>", root.display())?;
     out.flush()?;
     if !exit {
-        writeln!(out, "\nServing until Ctrl-C.")?;
+        // From now on each node harvests every minute, as `ccis serve` does.
+        let rounds: Vec<_> = nodes
+            .iter()
+            .map(|(_, harvester, _)| {
+                let harvester = harvester.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(DEMO_INTERVAL).await;
+                    crate::harvest::run_periodically(harvester, DEMO_INTERVAL).await
+                })
+            })
+            .collect();
+        writeln!(
+            out,
+            "\nServing until Ctrl-C; every node harvests its peers every {} s.",
+            DEMO_INTERVAL.as_secs()
+        )?;
         out.flush()?;
         crate::server::shutdown_signal().await;
+        for r in rounds {
+            r.abort();
+        }
     }
     let _ = stop_tx.send(true);
     for s in servers {
