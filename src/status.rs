@@ -60,8 +60,10 @@ impl NodeStatus {
         let mut states: BTreeMap<String, PeerStatus> = store
             .peer_states()?
             .into_iter()
-            .map(|(id, state)| {
+            .map(|(id, mut state)| {
                 let base_url = peers.get(&id).map(|p| p.base_url.clone());
+                // The refusals themselves are in refused.jsonl; counts suffice here.
+                state.refused_members.clear();
                 (id, PeerStatus { base_url, state })
             })
             .collect();

@@ -493,6 +493,12 @@ async fn hostile_and_broken_peers_are_refused_by_rule_and_stop_nobody() {
     let reports = harvester.round(Some("evil"), Arc::new(Quiet)).await;
     assert_eq!(reports[0].accepted, 0);
     assert_eq!(common::holdings(&node.store).len(), before);
+    // Reading the same pages again counts and logs no refusal twice.
+    assert_eq!(reports[0].refused_total(), 0, "{:?}", reports[0]);
+    let log = std::fs::read_to_string(dir.join("refused.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 9);
+    let state = node.store.peer_state("evil").unwrap();
+    assert_eq!(state.refused.values().sum::<u64>(), 9);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -104,6 +104,9 @@ impl PeerReport {
     }
 }
 
+/// Refused members a node remembers per peer so as not to count them twice.
+const MAX_REMEMBERED_REFUSALS: usize = 10_000;
+
 /// One refusal, as written to the node's `refused.jsonl`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Refusal {
@@ -474,6 +477,19 @@ impl Harvester {
         state.etag = etag;
         state.page_next = next;
         state.pages += 1;
+        // A member refused before (the page read again as it grows, or a
+        // loop) is neither counted nor logged again.
+        if state.refused_members.len() > MAX_REMEMBERED_REFUSALS {
+            state.refused_members.clear();
+        }
+        refusals.retain(|r| {
+            state.refused_members.insert(format!(
+                "{} {} {}",
+                r.record,
+                r.version.map_or(String::new(), |v| v.to_string()),
+                r.rule
+            ))
+        });
         for r in &refusals {
             *state.refused.entry(r.rule.to_owned()).or_default() += 1;
         }

@@ -34,6 +34,10 @@ pub struct PeerState {
     pub refused: BTreeMap<String, u64>,
     /// Pages read, in all.
     pub pages: u64,
+    /// Members already refused (record, version, rule), so that reading a
+    /// page again does not count them again.
+    #[serde(skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub refused_members: std::collections::BTreeSet<String>,
 }
 
 impl NodeStore {
