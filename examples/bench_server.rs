@@ -13,38 +13,15 @@ use ccis::record::{self, Record};
 use ccis::store::{NodeStore, StoreMeta};
 use oxigraph::sparql::QueryResults;
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
-use oxrdf::{NamedNode, NamedOrBlankNode, Term, Triple};
+use oxrdf::NamedNode;
 use std::time::{Duration, Instant};
 
-fn rename(iri: &str, from: &str, to: &str) -> Option<NamedNode> {
-    let rest = iri.strip_prefix(from)?;
-    (rest.is_empty() || rest.starts_with('#'))
-        .then(|| NamedNode::new_unchecked(format!("{to}{rest}")))
-}
-
-/// A copy of `sample` under a new slug.
+/// A copy of a sample under `{slug}-{n}`.
 fn copy(sample: &Record, n: usize) -> Record {
-    let from = sample.iri.as_str();
-    let to = format!("{from}-{n}");
-    let triples = sample
-        .triples
-        .iter()
-        .map(|t| {
-            let subject = match &t.subject {
-                NamedOrBlankNode::NamedNode(s) => rename(s.as_str(), from, &to)
-                    .map_or_else(|| t.subject.clone(), NamedOrBlankNode::NamedNode),
-                other => other.clone(),
-            };
-            let object = match &t.object {
-                Term::NamedNode(o) => {
-                    rename(o.as_str(), from, &to).map_or_else(|| t.object.clone(), Term::NamedNode)
-                }
-                other => other.clone(),
-            };
-            Triple::new(subject, t.predicate.clone(), object)
-        })
-        .collect();
-    Record::new(NamedNode::new_unchecked(to), triples)
+    sample.renamed(NamedNode::new_unchecked(format!(
+        "{}-{n}",
+        sample.iri.as_str()
+    )))
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

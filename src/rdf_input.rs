@@ -50,7 +50,7 @@ impl InputFormat {
 
     /// The format of a media type (`text/turtle`, `application/ld+json`…).
     pub fn from_media_type(media_type: &str) -> Option<Self> {
-        let essence = media_type.split(';').next()?.trim().to_ascii_lowercase();
+        let essence = media_type_of(Some(media_type));
         Some(match essence.as_str() {
             "text/turtle" => Self::Turtle,
             "application/n-triples" => Self::NTriples,
@@ -72,6 +72,18 @@ impl InputFormat {
             },
         }
     }
+}
+
+/// The media type of a `Content-Type` value: lowercased, without parameters
+/// (`"text/turtle; charset=utf-8"` → `"text/turtle"`); empty if none.
+pub fn media_type_of(content_type: Option<&str>) -> String {
+    content_type
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// An input that cannot be read, with where.

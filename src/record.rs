@@ -220,6 +220,37 @@ impl Record {
         Self::new(self.iri.clone(), triples)
     }
 
+    /// The same record under another IRI: the record IRI and its fragments
+    /// (`{iri}#…`), as subjects and objects, become `{new}` and `{new}#…`.
+    pub fn renamed(&self, new: NamedNode) -> Self {
+        let from = self.iri.as_str();
+        let rename = |iri: &str| -> Option<NamedNode> {
+            let rest = iri.strip_prefix(from)?;
+            (rest.is_empty() || rest.starts_with('#'))
+                .then(|| NamedNode::new_unchecked(format!("{}{rest}", new.as_str())))
+        };
+        let triples = self
+            .triples
+            .iter()
+            .map(|t| {
+                let subject = match &t.subject {
+                    NamedOrBlankNode::NamedNode(s) => {
+                        rename(s.as_str()).map_or_else(|| t.subject.clone(), Into::into)
+                    }
+                    other => other.clone(),
+                };
+                let object = match &t.object {
+                    Term::NamedNode(o) => {
+                        rename(o.as_str()).map_or_else(|| t.object.clone(), Into::into)
+                    }
+                    other => other.clone(),
+                };
+                Triple::new(subject, t.predicate.clone(), object)
+            })
+            .collect();
+        Self::new(new, triples)
+    }
+
     /// A withdrawal tombstone for this IRI.
     pub fn tombstone(iri: NamedNode, version: u64, modified: &str) -> Self {
         Self::new(
@@ -360,6 +391,41 @@ mod tests {
     use super::*;
 
     const BASE: &str = "https://node.example";
+
+    #[test]
+    fn renamed_moves_the_record_and_its_fragments_only() {
+        let r = Record::new(
+            NamedNode::new_unchecked("https://node.example/records/a"),
+            vec![
+                Triple::new(
+                    NamedNode::new_unchecked("https://node.example/records/a"),
+                    vocab::DCT_SOURCE,
+                    NamedNode::new_unchecked("https://node.example/records/a#contact"),
+                ),
+                Triple::new(
+                    NamedNode::new_unchecked("https://node.example/records/a#contact"),
+                    vocab::DCT_SOURCE,
+                    NamedNode::new_unchecked("https://node.example/records/ab"),
+                ),
+            ],
+        );
+        let moved = r.renamed(NamedNode::new_unchecked("https://node.example/records/b"));
+        let text: Vec<String> = moved.triples.iter().map(ToString::to_string).collect();
+        assert_eq!(moved.iri.as_str(), "https://node.example/records/b");
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("<https://node.example/records/b> ")
+                    && t.ends_with("<https://node.example/records/b#contact>")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(
+                |t| t.starts_with("<https://node.example/records/b#contact> ")
+                    && t.ends_with("<https://node.example/records/ab>")
+            ),
+            "{text:?}"
+        );
+    }
 
     fn q(s: &str, p: NamedNodeRef<'_>, o: impl Into<Term>) -> Quad {
         Quad::new(

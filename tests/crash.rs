@@ -6,36 +6,15 @@ mod common;
 use ccis::node::{InitOptions, Node};
 use ccis::record::Record;
 use ccis::store::{NodeStore, StoreMeta};
-use oxrdf::{NamedNode, NamedOrBlankNode, Term, Triple};
+use oxrdf::NamedNode;
 use std::time::Duration;
 
-/// A copy of a record under `{slug}-{n}`.
+/// A copy of a sample under `{slug}-{n}`.
 fn copy(sample: &Record, n: usize) -> Record {
-    let from = sample.iri.as_str();
-    let to = format!("{from}-{n}");
-    let rename = |iri: &str| -> Option<NamedNode> {
-        let rest = iri.strip_prefix(from)?;
-        (rest.is_empty() || rest.starts_with('#'))
-            .then(|| NamedNode::new_unchecked(format!("{to}{rest}")))
-    };
-    let triples = sample
-        .triples
-        .iter()
-        .map(|t| {
-            let s = match &t.subject {
-                NamedOrBlankNode::NamedNode(s) => {
-                    rename(s.as_str()).map_or(t.subject.clone(), Into::into)
-                }
-                o => o.clone(),
-            };
-            let o = match &t.object {
-                Term::NamedNode(o) => rename(o.as_str()).map_or(t.object.clone(), Into::into),
-                o => o.clone(),
-            };
-            Triple::new(s, t.predicate.clone(), o)
-        })
-        .collect();
-    Record::new(NamedNode::new_unchecked(to), triples)
+    sample.renamed(NamedNode::new_unchecked(format!(
+        "{}-{n}",
+        sample.iri.as_str()
+    )))
 }
 
 fn victim(root: &std::path::Path, name: &str, peers: &str) -> std::path::PathBuf {

@@ -152,16 +152,12 @@ pub async fn fetch_page(
                     status: status.as_u16(),
                 });
             }
-            let content_type = response
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let content_type = rdf_input::media_type_of(
+                response
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok()),
+            );
             let format = match InputFormat::from_media_type(&content_type) {
                 Some(f @ (InputFormat::TriG | InputFormat::NQuads | InputFormat::JsonLd)) => f,
                 _ => {

@@ -126,15 +126,11 @@ pub async fn publish(
         Ok(b) => b,
         Err(rejection) => return body_problem(rejection, limit),
     };
-    let media_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let media_type = rdf_input::media_type_of(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
     let format = match InputFormat::from_media_type(&media_type) {
         Some(f @ (InputFormat::Turtle | InputFormat::NTriples | InputFormat::JsonLd)) => f,
         _ => {

@@ -84,16 +84,12 @@ impl DefaultServiceHandler for PeerServices {
                 response.status()
             )));
         }
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_owned();
+        let content_type = crate::rdf_input::media_type_of(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+        );
         let format = QueryResultsFormat::from_media_type(&content_type).ok_or_else(|| {
             service_error(format!(
                 "SERVICE <{endpoint}> answered {content_type:?}, not SPARQL results"

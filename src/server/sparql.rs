@@ -53,15 +53,11 @@ pub async fn get(
 
 /// `POST /sparql` as a form (`query=…`) or with an `application/sparql-query` body.
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = crate::rdf_input::media_type_of(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
     match content_type.as_str() {
         "application/sparql-query" => match String::from_utf8(body.to_vec()) {
             Ok(q) => run(state, q, headers).await,
