@@ -273,10 +273,11 @@ impl NodeStore {
         let page_size = self.page_size_in(&tx)?;
         for (signed, meta) in items {
             let version = signed.record.version().unwrap_or(0);
-            if self.stored_version_in(&tx, &signed.record.iri)? >= version {
+            let stored = self.stored_version_in(&tx, &signed.record.iri)?;
+            if stored >= version {
                 continue;
             }
-            self.put_in(&mut tx, signed, meta)?;
+            self.put_in(&mut tx, signed, meta, stored > 0)?;
             self.append_member(&mut tx, signed, meta, position)?;
             position += 1;
         }
@@ -313,20 +314,23 @@ impl NodeStore {
         tx: &mut Transaction<'_>,
         signed: &SignedRecord,
         meta: &StoreMeta,
+        replaces: bool,
     ) -> Result<(), StorageError> {
         let iri = &signed.record.iri;
         let pg = proof_graph(iri);
         let cr = self.catalogue_record(iri);
         let cat = GraphName::NamedNode(self.catalogue.clone());
-        tx.clear_graph(GraphNameRef::NamedNode(iri.as_ref()))?;
-        tx.clear_graph(GraphNameRef::NamedNode(pg.as_ref()))?;
-        let old: Vec<Quad> = tx
-            .quads_for_pattern(Some(cr.as_ref().into()), None, None, Some(cat.as_ref()))
-            .collect::<Result<_, _>>()?;
-        for q in &old {
-            tx.remove(q);
+        if replaces {
+            tx.clear_graph(GraphNameRef::NamedNode(iri.as_ref()))?;
+            tx.clear_graph(GraphNameRef::NamedNode(pg.as_ref()))?;
+            let old: Vec<Quad> = tx
+                .quads_for_pattern(Some(cr.as_ref().into()), None, None, Some(cat.as_ref()))
+                .collect::<Result<_, _>>()?;
+            for q in &old {
+                tx.remove(q);
+            }
+            tx.remove(QuadRef::new(iri, vocab::SEC_PROOF, &pg, &cat));
         }
-        tx.remove(QuadRef::new(iri, vocab::SEC_PROOF, &pg, &cat));
 
         tx.extend(&signed.record.quads_in(&GraphName::NamedNode(iri.clone())));
         tx.extend(&signed.proof.to_quads(
