@@ -188,13 +188,19 @@ pub struct ReadPage {
     pub next: Vec<String>,
 }
 
-/// Reads a page: its members (content graph named by the member IRI) and its relations.
+/// Reads a page: its members (content graph named by the member IRI) and its
+/// relations. Linear in the size of the page, whatever it holds.
 pub fn read_page(quads: &[Quad]) -> ReadPage {
     let mut page = ReadPage::default();
-    let default = |q: &&Quad| q.graph_name == GraphName::DefaultGraph;
-    let relation_nodes: Vec<NamedOrBlankNode> = quads
+    let mut by_graph: HashMap<&GraphName, Vec<&Quad>> = HashMap::new();
+    for q in quads {
+        by_graph.entry(&q.graph_name).or_default().push(q);
+    }
+    let default: &[&Quad] = by_graph
+        .get(&GraphName::DefaultGraph)
+        .map_or(&[], Vec::as_slice);
+    let relation_nodes: std::collections::HashSet<NamedOrBlankNode> = default
         .iter()
-        .filter(default)
         .filter(|q| q.predicate.as_ref() == vocab::TREE_RELATION)
         .filter_map(|q| match &q.object {
             Term::BlankNode(b) => Some(NamedOrBlankNode::BlankNode(b.clone())),
@@ -202,15 +208,19 @@ pub fn read_page(quads: &[Quad]) -> ReadPage {
             _ => None,
         })
         .collect();
-    for q in quads.iter().filter(default) {
+    let mut version_of: HashMap<&NamedOrBlankNode, &Term> = HashMap::new();
+    for q in default {
         if q.predicate.as_ref() == vocab::TREE_NODE && relation_nodes.contains(&q.subject) {
             if let Term::NamedNode(n) = &q.object {
                 page.next.push(n.as_str().to_owned());
             }
         }
+        if q.predicate.as_ref() == vocab::DCT_IS_VERSION_OF {
+            version_of.entry(&q.subject).or_insert(&q.object);
+        }
     }
     let mut seen = std::collections::HashSet::new();
-    for q in quads.iter().filter(default) {
+    for q in default {
         if q.predicate.as_ref() != vocab::TREE_MEMBER {
             continue;
         }
@@ -220,7 +230,15 @@ pub fn read_page(quads: &[Quad]) -> ReadPage {
         if !seen.insert(member.clone()) {
             continue;
         }
-        match read_member(quads, member) {
+        let record = match version_of.get(&NamedOrBlankNode::NamedNode(member.clone())) {
+            Some(Term::NamedNode(n)) => n.clone(),
+            _ => {
+                page.unreadable
+                    .push((member.as_str().to_owned(), "no dct:isVersionOf".into()));
+                continue;
+            }
+        };
+        match read_member(&by_graph, member, record) {
             Ok(m) => page.members.push(m),
             Err(why) => page.unreadable.push((member.as_str().to_owned(), why)),
         }
@@ -228,27 +246,19 @@ pub fn read_page(quads: &[Quad]) -> ReadPage {
     page
 }
 
-fn read_member(quads: &[Quad], member: &NamedNode) -> Result<PageMember, String> {
-    let record = quads
-        .iter()
-        .find(|q| {
-            q.graph_name == GraphName::DefaultGraph
-                && q.subject == NamedOrBlankNode::NamedNode(member.clone())
-                && q.predicate.as_ref() == vocab::DCT_IS_VERSION_OF
-        })
-        .and_then(|q| match &q.object {
-            Term::NamedNode(n) => Some(n.clone()),
-            _ => None,
-        })
-        .ok_or("no dct:isVersionOf")?;
+fn read_member(
+    by_graph: &HashMap<&GraphName, Vec<&Quad>>,
+    member: &NamedNode,
+    record: NamedNode,
+) -> Result<PageMember, String> {
     let graph = GraphName::NamedNode(member.clone());
-    let in_member: Vec<&Quad> = quads.iter().filter(|q| q.graph_name == graph).collect();
-    if in_member.is_empty() {
-        return Err("no content graph".into());
-    }
+    let in_member = by_graph
+        .get(&graph)
+        .filter(|q| !q.is_empty())
+        .ok_or("no content graph")?;
     // The member's graph and the proof graphs it links to, as a document.
     let mut document: Vec<Quad> = Vec::new();
-    for q in &in_member {
+    for q in in_member {
         document.push(Quad::new(
             q.subject.clone(),
             q.predicate.clone(),
@@ -261,12 +271,9 @@ fn read_member(quads: &[Quad], member: &NamedNode) -> Result<PageMember, String>
                 Term::NamedNode(n) => GraphName::NamedNode(n.clone()),
                 _ => continue,
             };
-            document.extend(
-                quads
-                    .iter()
-                    .filter(|p| p.graph_name == proof_graph)
-                    .cloned(),
-            );
+            if let Some(proof) = by_graph.get(&proof_graph) {
+                document.extend(proof.iter().map(|p| (*p).clone()));
+            }
         }
     }
     let mut found = signed::records_in(&document);

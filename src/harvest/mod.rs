@@ -344,8 +344,9 @@ impl Harvester {
                     }
                 }
                 Fetched::Page { quads, etag } => {
-                    let read = feed::read_page(&quads);
-                    drop(quads);
+                    let read = tokio::task::spawn_blocking(move || feed::read_page(&quads))
+                        .await
+                        .map_err(|e| format!("{url}: {e}"))?;
                     let next: Vec<String> = read
                         .next
                         .iter()
