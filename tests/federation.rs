@@ -141,3 +141,75 @@ async fn national_nodes_converge_directly_and_through_the_relay() {
     assert_eq!(s["records"], 9);
     assert!(s["peers"]["eu"]["accepted"].as_u64().unwrap() >= 11, "{s}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ccis_serve_harvests_its_peers_by_itself() {
+    let (_tmp, peers) = common::federation(&[("es", "national")], "", |_, node| {
+        publish_samples("es", 3)(node)
+    })
+    .await;
+    let es = &peers[0];
+    // A node served by the binary, trusting es.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fr");
+    let (ok, _, err) = common::ccis(&[
+        "init",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--id",
+        "fr",
+        "--country",
+        "FR",
+        "--base-url",
+        "https://fr.example",
+    ]);
+    assert!(ok, "{err}");
+    std::fs::write(
+        dir.join("peers.toml"),
+        common::peer_entry("es", "national", &es.url, &es.public_key, ""),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(common::ccis_bin())
+        .args([
+            "serve",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect(&line)
+        .to_owned();
+    // The first round starts with the server; wait (up to a minute) for it in /status.
+    let mut status = serde_json::Value::Null;
+    for _ in 0..600 {
+        status = reqwest::get(format!("{url}/status"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["peers"]["es"]["last_success"].is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(status["peers"]["es"]["accepted"], 3, "{status}");
+    assert_eq!(status["records"], 3, "{status}");
+}
