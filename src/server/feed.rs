@@ -31,24 +31,32 @@ struct Cached {
 }
 
 /// Full pages already serialized, by page and media type. Full pages never
-/// change, so entries never go stale; the cache is emptied when it is full.
+/// change, so entries never go stale; the cache is emptied when it holds
+/// more than [`CACHE_BYTES`].
 #[derive(Clone, Default)]
 pub struct PageCache {
-    pages: Arc<Mutex<HashMap<(u64, &'static str), Cached>>>,
+    pages: Arc<Mutex<Pages>>,
 }
 
-const CACHE_ENTRIES: usize = 512;
+/// The cached pages by (page, media type), and their size in bytes.
+type Pages = (HashMap<(u64, &'static str), Cached>, usize);
+
+/// Most bytes of serialized pages kept in memory.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 impl PageCache {
     fn get(&self, key: (u64, &'static str)) -> Option<Cached> {
-        self.pages.lock().ok()?.get(&key).cloned()
+        self.pages.lock().ok()?.0.get(&key).cloned()
     }
 
     fn put(&self, key: (u64, &'static str), value: Cached) {
-        if let Ok(mut pages) = self.pages.lock() {
-            if pages.len() >= CACHE_ENTRIES {
+        if let Ok(mut guard) = self.pages.lock() {
+            let (pages, bytes) = &mut *guard;
+            if *bytes + value.bytes.len() > CACHE_BYTES {
                 pages.clear();
+                *bytes = 0;
             }
+            *bytes += value.bytes.len();
             pages.insert(key, value);
         }
     }
