@@ -169,29 +169,7 @@ async fn ccis_serve_harvests_its_peers_by_itself() {
         common::peer_entry("es", "national", &es.url, &es.public_key, ""),
     )
     .unwrap();
-    let mut child = std::process::Command::new(common::ccis_bin())
-        .args([
-            "serve",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect(&line)
-        .to_owned();
+    let (mut child, url) = common::spawn_serve(&dir, false);
     // The first round starts with the server; wait (up to a minute) for it in /status.
     let mut status = serde_json::Value::Null;
     for _ in 0..600 {

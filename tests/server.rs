@@ -294,7 +294,6 @@ async fn sparql_protocol_is_read_only_and_time_limited() {
 
 #[test]
 fn ccis_serve_answers_and_stops_cleanly_on_sigterm() {
-    use std::io::BufRead;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("node");
     let (ok, _, err) = common::ccis(&[
@@ -309,27 +308,7 @@ fn ccis_serve_answers_and_stops_cleanly_on_sigterm() {
         BASE,
     ]);
     assert!(ok, "{err}");
-    let mut child = std::process::Command::new(common::ccis_bin())
-        .args([
-            "serve",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect(&line)
-        .to_owned();
+    let (child, url) = common::spawn_serve(&dir, true);
     let body = tokio::runtime::Runtime::new().unwrap().block_on(async {
         reqwest::get(format!("{url}/node"))
             .await

@@ -230,3 +230,35 @@ pub fn holdings(store: &ccis::store::NodeStore) -> Vec<(String, u64, String)> {
     v.sort();
     v
 }
+
+/// Starts `ccis serve --dir DIR` on an ephemeral loopback port (stderr piped
+/// when `log` is set, else discarded); returns the child and its URL.
+pub fn spawn_serve(dir: &Path, log: bool) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(ccis_bin())
+        .args([
+            "serve",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(if log {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect(&line)
+        .to_owned();
+    (child, url)
+}
