@@ -17,7 +17,15 @@ fn copy(sample: &Record, n: usize) -> Record {
     )))
 }
 
-fn victim(root: &std::path::Path, name: &str, peers: &str) -> std::path::PathBuf {
+/// A node harvesting `peers`, storing every `batch` versions at once, by
+/// the bulk path from `bulk_min` versions.
+fn victim(
+    root: &std::path::Path,
+    name: &str,
+    peers: &str,
+    batch: usize,
+    bulk_min: usize,
+) -> std::path::PathBuf {
     let dir = root.join(name);
     let node = Node::init(
         &dir,
@@ -30,14 +38,30 @@ fn victim(root: &std::path::Path, name: &str, peers: &str) -> std::path::PathBuf
         },
     )
     .unwrap();
+    let mut config = node.config.clone();
     drop(node);
+    config.harvest.batch_records = batch;
+    config.harvest.bulk_min_records = bulk_min;
+    config.save(&dir).unwrap();
     std::fs::write(dir.join("peers.toml"), peers).unwrap();
     dir
 }
 
+const RECORDS: usize = 300;
+
+/// One transaction per page of 10 versions.
 #[tokio::test(flavor = "multi_thread")]
-async fn sigkill_during_a_harvest_then_restart_converges() {
-    const RECORDS: usize = 300;
+async fn sigkill_during_a_harvest_by_transactions_then_restart_converges() {
+    sigkill_during_a_harvest_then_restart_converges(10, usize::MAX).await;
+}
+
+/// Oxigraph's bulk loader, 40 versions (4 pages) at a time.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_during_a_bulk_harvest_then_restart_converges() {
+    sigkill_during_a_harvest_then_restart_converges(40, 20).await;
+}
+
+async fn sigkill_during_a_harvest_then_restart_converges(batch: usize, bulk_min: usize) {
     let peer = common::serve_node(
         "origin",
         Default::default(),
@@ -71,8 +95,8 @@ async fn sigkill_during_a_harvest_then_restart_converges() {
         "",
     );
     let tmp = tempfile::tempdir().unwrap();
-    let killed = victim(tmp.path(), "killed", &peers);
-    let clean = victim(tmp.path(), "clean", &peers);
+    let killed = victim(tmp.path(), "killed", &peers, batch, bulk_min);
+    let clean = victim(tmp.path(), "clean", &peers, batch, bulk_min);
 
     // Kill the harvest at growing delays, then let it finish.
     let mut kills = 0;

@@ -20,7 +20,8 @@ use crate::feed;
 use crate::node::now;
 use crate::peers::{Peer, Peers};
 use crate::shapes::ShapeValidator;
-use crate::store::{NodeStore, PeerState, StoreMeta};
+use crate::signed::SignedRecord;
+use crate::store::{NodeStore, PeerState, StoreMeta, Written};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -49,6 +50,12 @@ pub struct HarvestConfig {
     pub retries: u32,
     /// Longest wait between retries, in seconds.
     pub max_backoff_secs: u64,
+    /// Versions judged from a peer's pages before they are stored, together
+    /// with the position, in one write.
+    pub batch_records: usize,
+    /// A write of at least this many first versions of records not yet
+    /// stored goes through Oxigraph's bulk loader instead of a transaction.
+    pub bulk_min_records: usize,
 }
 
 impl Default for HarvestConfig {
@@ -62,6 +69,8 @@ impl Default for HarvestConfig {
             max_page_bytes: 16 * 1024 * 1024,
             retries: 3,
             max_backoff_secs: 30,
+            batch_records: 5000,
+            bulk_min_records: 1000,
         }
     }
 }
@@ -124,6 +133,136 @@ pub struct Refusal {
     pub reason: String,
 }
 
+/// A page being fetched ahead of its turn; stopped if dropped unused.
+struct Prefetch {
+    url: String,
+    handle: Option<tokio::task::JoinHandle<Result<Fetched, FetchError>>>,
+}
+
+impl Prefetch {
+    fn start(client: reqwest::Client, url: String, limits: FetchLimits) -> Self {
+        let target = url.clone();
+        let handle = tokio::spawn(async move { fetch_page(&client, &target, None, &limits).await });
+        Self {
+            url,
+            handle: Some(handle),
+        }
+    }
+
+    async fn result(mut self) -> Result<Fetched, FetchError> {
+        let Some(handle) = self.handle.take() else {
+            return Err(FetchError::Invalid(format!("{}: fetched twice", self.url)));
+        };
+        handle.await.unwrap_or_else(|e| {
+            Err(FetchError::Transport {
+                url: self.url.clone(),
+                message: e.to_string(),
+            })
+        })
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.handle {
+            handle.abort();
+        }
+    }
+}
+
+/// What judging one page gave.
+#[derive(Default)]
+struct PageOutcome {
+    /// Accepted versions, in feed order.
+    items: Vec<(SignedRecord, StoreMeta)>,
+    /// Members already stored.
+    known: u64,
+    /// Refused members.
+    refusals: Vec<Refusal>,
+    /// Whether an accepted version replaces one the store holds.
+    replaces_stored: bool,
+}
+
+/// Record → (version, proofValue) of the versions accepted so far in a walk.
+type Seen = HashMap<oxrdf::NamedNode, (u64, Option<String>)>;
+
+/// Versions judged from a peer's pages and not yet stored, with the peer's
+/// state as it will be once they are: stored together, all or nothing.
+/// While a batch is written the next one is judged; writes keep their order.
+struct Batch {
+    items: Vec<(SignedRecord, StoreMeta)>,
+    /// Every version accepted in the walk, written or not.
+    seen: Seen,
+    /// Records whose versions accepted in the walk are all in `items`.
+    fresh: HashSet<oxrdf::NamedNode>,
+    state: PeerState,
+    known: u64,
+    refusals: Vec<Refusal>,
+    replaces_stored: bool,
+    /// Whether a page was read since the last write started.
+    dirty: bool,
+    /// The write under way, if any.
+    writing: Option<Writing>,
+    /// A write failed: nothing after it may be written (the position would
+    /// run ahead of what is stored).
+    broken: bool,
+}
+
+/// A batch being written.
+struct Writing {
+    handle: tokio::task::JoinHandle<anyhow::Result<(Written, u64, PeerState)>>,
+    known: u64,
+    refusals: Vec<Refusal>,
+}
+
+impl Batch {
+    fn new(state: PeerState) -> Self {
+        Self {
+            items: Vec::new(),
+            seen: HashMap::new(),
+            fresh: HashSet::new(),
+            state,
+            known: 0,
+            refusals: Vec::new(),
+            replaces_stored: false,
+            dirty: false,
+            writing: None,
+            broken: false,
+        }
+    }
+
+    /// Adds a judged page: its versions, and the position after it.
+    fn absorb(&mut self, url: &str, etag: Option<String>, next: Vec<String>, page: PageOutcome) {
+        let state = &mut self.state;
+        state.page = Some(url.to_owned());
+        state.etag = etag;
+        state.page_next = next;
+        state.pages += 1;
+        // A member refused before (the page read again as it grows, or a
+        // loop) is neither counted nor logged again.
+        if state.refused_members.len() > MAX_REMEMBERED_REFUSALS {
+            state.refused_members.clear();
+        }
+        let mut refusals = page.refusals;
+        refusals.retain(|r| {
+            state.refused_members.insert(format!(
+                "{} {} {}",
+                r.record,
+                r.version.map_or(String::new(), |v| v.to_string()),
+                r.rule
+            ))
+        });
+        for r in &refusals {
+            *state.refused.entry(r.rule.to_owned()).or_default() += 1;
+        }
+        self.refusals.extend(refusals);
+        self.items.extend(page.items);
+        self.known += page.known;
+        self.replaces_stored |= page.replaces_stored;
+        self.dirty = true;
+    }
+}
+
 /// Harvests a node's peers into its store.
 #[derive(Clone)]
 pub struct Harvester {
@@ -184,7 +323,10 @@ impl Harvester {
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 progress.start(&peer.id);
-                let limit = Duration::from_secs(this.config.round_timeout_secs.max(1));
+                // The round's own limit stops it between pages and keeps what
+                // was judged; this one is the backstop for a write that hangs.
+                let limit = Duration::from_secs(this.config.round_timeout_secs.max(1))
+                    + Duration::from_secs(this.config.response_timeout_secs.max(1) + 60);
                 let report =
                     match tokio::time::timeout(limit, this.harvest_peer(&peer, &*progress)).await {
                         Ok(report) => report,
@@ -291,21 +433,60 @@ impl Harvester {
                 "the feed starts at <{start}>, outside the peer's base URL"
             ));
         }
+        let mut batch = Batch::new(state.clone());
+        let walked = self
+            .walk_pages(peer, progress, report, &state, start, etag, &mut batch)
+            .await;
+        // What was judged before an error is stored all the same.
+        let mut flushed = self.flush(peer, &mut batch, report).await;
+        if flushed.is_ok() {
+            flushed = self.finish_write(&mut batch, report).await;
+        }
+        let flushed = flushed.map_err(|e| format!("{e:#}"));
+        progress.page(report);
+        walked.and(flushed)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn walk_pages(
+        &self,
+        peer: &Peer,
+        progress: &dyn Progress,
+        report: &mut PeerReport,
+        state: &PeerState,
+        start: String,
+        etag: Option<String>,
+        batch: &mut Batch,
+    ) -> Result<(), String> {
         let mut queue = VecDeque::from([(start, etag)]);
         let mut visited = HashSet::new();
         let mut restarted = false;
+        let limit = Duration::from_secs(self.config.round_timeout_secs.max(1));
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut prefetch: Option<Prefetch> = None;
+        let stopped = || {
+            format!(
+                "round stopped after the limit of {} s (what was read is kept)",
+                limit.as_secs()
+            )
+        };
         while let Some((url, etag)) = queue.pop_front() {
             if !visited.insert(url.clone()) {
                 tracing::info!(peer = %peer.id, %url, "relation loops back to a page already read; not followed");
                 continue;
             }
-            let fetched = match fetch_page(
-                &self.client,
-                &url,
-                etag.as_deref(),
-                &self.config.limits(),
-            )
-            .await
+            let prefetched = prefetch.take().filter(|p| p.url == url && etag.is_none());
+            let fetching = async {
+                match prefetched {
+                    Some(p) => p.result().await,
+                    None => {
+                        fetch_page(&self.client, &url, etag.as_deref(), &self.config.limits()).await
+                    }
+                }
+            };
+            let fetched = match tokio::time::timeout_at(deadline, fetching)
+                .await
+                .map_err(|_| stopped())?
             {
                 Ok(f) => f,
                 // The page the node stopped at is gone (the peer rebuilt its
@@ -333,12 +514,8 @@ impl Harvester {
             report.pages += 1;
             let next: Vec<String> = match fetched {
                 Fetched::NotModified => {
-                    let state = self
-                        .store
-                        .peer_state(&peer.id)
-                        .map_err(|e| format!("{e:#}"))?;
-                    if state.page.as_deref() == Some(url.as_str()) {
-                        state.page_next
+                    if batch.state.page.as_deref() == Some(url.as_str()) {
+                        batch.state.page_next.clone()
                     } else {
                         Vec::new()
                     }
@@ -353,7 +530,18 @@ impl Harvester {
                         .filter(|n| Self::within_peer(peer, n))
                         .cloned()
                         .collect();
-                    self.take_page(peer, &url, etag, next.clone(), read, report)
+                    // A feed is mostly a chain of pages: the next one is
+                    // fetched while this one is judged.
+                    if let [only] = next.as_slice() {
+                        if queue.is_empty() && !visited.contains(only) {
+                            prefetch = Some(Prefetch::start(
+                                self.client.clone(),
+                                only.clone(),
+                                self.config.limits(),
+                            ));
+                        }
+                    }
+                    self.take_page(peer, &url, etag, next.clone(), read, batch, report)
                         .await
                         .map_err(|e| format!("{url}: {e:#}"))?;
                     next
@@ -369,8 +557,9 @@ impl Harvester {
         Ok(())
     }
 
-    /// Judges the members of a page and stores the accepted ones with the
-    /// peer's new position, in one transaction.
+    /// Judges the members of a page into the batch; stores the batch when it
+    /// is full, or when the page replaces stored versions.
+    #[allow(clippy::too_many_arguments)]
     async fn take_page(
         &self,
         peer: &Peer,
@@ -378,32 +567,108 @@ impl Harvester {
         etag: Option<String>,
         next: Vec<String>,
         read: feed::ReadPage,
+        batch: &mut Batch,
         report: &mut PeerReport,
     ) -> anyhow::Result<()> {
         let this = self.clone();
-        let peer = peer.clone();
-        let url = url.to_owned();
-        let (accepted, known, refusals) = tokio::task::spawn_blocking(move || {
-            this.judge_and_store(&peer, &url, etag, next, read)
+        let judged_peer = peer.clone();
+        let mut seen = std::mem::take(&mut batch.seen);
+        let mut fresh = std::mem::take(&mut batch.fresh);
+        let (outcome, seen, fresh) = tokio::task::spawn_blocking(move || {
+            let outcome = this.judge_page(&judged_peer, read, &mut seen, &mut fresh);
+            (outcome, seen, fresh)
         })
-        .await??;
-        report.accepted += accepted;
-        report.known += known;
-        for r in &refusals {
-            *report.refused.entry(r.rule.to_owned()).or_default() += 1;
+        .await?;
+        batch.seen = seen;
+        batch.fresh = fresh;
+        let outcome = outcome?;
+        // Versions replacing stored ones need a transaction: what the batch
+        // holds so far is written first, by the bulk path if it can.
+        if outcome.replaces_stored {
+            self.flush(peer, batch, report).await?;
         }
-        self.log_refusals(&refusals);
+        batch.absorb(url, etag, next, outcome);
+        if batch.replaces_stored || batch.items.len() >= self.config.batch_records.max(1) {
+            self.flush(peer, batch, report).await?;
+        }
         Ok(())
     }
 
-    fn judge_and_store(
+    /// Starts writing the batch with the peer's position and state, all or
+    /// nothing, once the write before it is done.
+    async fn flush(
         &self,
         peer: &Peer,
-        url: &str,
-        etag: Option<String>,
-        next: Vec<String>,
+        batch: &mut Batch,
+        report: &mut PeerReport,
+    ) -> anyhow::Result<()> {
+        self.finish_write(batch, report).await?;
+        if !batch.dirty || batch.broken {
+            return Ok(());
+        }
+        let items = std::mem::take(&mut batch.items);
+        let mut state = batch.state.clone();
+        let store = self.store.clone();
+        let peer_id = peer.id.clone();
+        let bulk_min = self.config.bulk_min_records;
+        let handle = tokio::task::spawn_blocking(move || {
+            store
+                .put_harvested(&items, &peer_id, &mut state, bulk_min)
+                .map(|written| (written, items.len() as u64, state))
+        });
+        batch.writing = Some(Writing {
+            handle,
+            known: std::mem::take(&mut batch.known),
+            refusals: std::mem::take(&mut batch.refusals),
+        });
+        batch.fresh.clear();
+        batch.replaces_stored = false;
+        batch.dirty = false;
+        Ok(())
+    }
+
+    /// Waits for the write under way, and counts what it stored.
+    async fn finish_write(&self, batch: &mut Batch, report: &mut PeerReport) -> anyhow::Result<()> {
+        let Some(writing) = batch.writing.take() else {
+            return Ok(());
+        };
+        let done = writing
+            .handle
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r);
+        batch.broken = done.is_err();
+        let (written, offered, written_state) = done?;
+        tracing::debug!(
+            peer = %report.peer,
+            stored = written.stored,
+            bulk = written.by_bulk_loader,
+            "batch written"
+        );
+        let stored = written.stored as u64;
+        report.accepted += stored;
+        // What another path stored meanwhile is skipped, and counted as known.
+        report.known += writing.known + offered - stored;
+        for r in &writing.refusals {
+            *report.refused.entry(r.rule.to_owned()).or_default() += 1;
+        }
+        self.log_refusals(&writing.refusals);
+        // The pages judged meanwhile move the position on from there.
+        batch.state.accepted = written_state.accepted;
+        batch.state.revision = written_state.revision;
+        Ok(())
+    }
+
+    /// Judges every member of a page by the harvest rules; `seen` holds the
+    /// versions accepted earlier in the walk and takes this page's, `fresh`
+    /// the records all of whose accepted versions are still in the batch.
+    fn judge_page(
+        &self,
+        peer: &Peer,
         read: feed::ReadPage,
-    ) -> anyhow::Result<(u64, u64, Vec<Refusal>)> {
+        seen: &mut Seen,
+        fresh: &mut HashSet<oxrdf::NamedNode>,
+    ) -> anyhow::Result<PageOutcome> {
         let judge = Judge {
             self_id: &self.self_id,
             self_base: &self.self_base,
@@ -412,29 +677,42 @@ impl Harvester {
             validator: &self.validator,
         };
         let at = now();
-        let mut refusals: Vec<Refusal> = read
-            .unreadable
-            .iter()
-            .map(|(member, why)| Refusal {
-                at: at.clone(),
-                peer: peer.id.clone(),
-                record: member.clone(),
-                version: None,
-                rule: Rule::Malformed.name(),
-                reason: why.clone(),
-            })
-            .collect();
-        let mut pending: HashMap<oxrdf::NamedNode, (u64, Option<String>)> = HashMap::new();
+        let mut outcome = PageOutcome {
+            refusals: read
+                .unreadable
+                .iter()
+                .map(|(member, why)| Refusal {
+                    at: at.clone(),
+                    peer: peer.id.clone(),
+                    record: member.clone(),
+                    version: None,
+                    rule: Rule::Malformed.name(),
+                    reason: why.clone(),
+                })
+                .collect(),
+            ..Default::default()
+        };
         let mut candidates = Vec::new();
-        let mut known = 0;
         for m in &read.members {
-            match judge.decide(m, &pending)? {
-                Decision::Accept(signed, origin, verified_with) => {
+            match judge.decide(m, seen)? {
+                Decision::Accept {
+                    signed,
+                    origin,
+                    verified_with,
+                    replaces_stored,
+                } => {
                     let version = signed.record.version().unwrap_or(0);
-                    pending.insert(
+                    let before = seen.insert(
                         signed.record.iri.clone(),
                         (version, signed.proof.proof_value().ok().map(str::to_owned)),
                     );
+                    // A version of a record written earlier in the walk
+                    // replaces a stored one too.
+                    let replaces_stored = replaces_stored
+                        || (before.is_some() && !fresh.contains(&signed.record.iri));
+                    if !replaces_stored {
+                        fresh.insert(signed.record.iri.clone());
+                    }
                     let meta = StoreMeta {
                         origin,
                         source: peer.base_url.clone(),
@@ -442,10 +720,10 @@ impl Harvester {
                         verified_with,
                         signed_nquads: Some(m.signed_nquads.clone()),
                     };
-                    candidates.push((signed, meta));
+                    candidates.push((signed, meta, replaces_stored, before));
                 }
-                Decision::Known => known += 1,
-                Decision::Refuse(rule, reason) => refusals.push(Refusal {
+                Decision::Known => outcome.known += 1,
+                Decision::Refuse(rule, reason) => outcome.refusals.push(Refusal {
                     at: at.clone(),
                     peer: peer.id.clone(),
                     record: m.record.as_str().to_owned(),
@@ -457,50 +735,34 @@ impl Harvester {
         }
         // Rule 3's shapes, for the whole page at once.
         let records: Vec<&crate::record::Record> =
-            candidates.iter().map(|(s, _)| &s.record).collect();
+            candidates.iter().map(|(s, ..)| &s.record).collect();
         let verdicts = judge.shapes(&records);
-        let mut accepted = Vec::new();
-        for ((signed, meta), verdict) in candidates.into_iter().zip(verdicts) {
+        for ((signed, meta, replaces_stored, before), verdict) in
+            candidates.into_iter().zip(verdicts)
+        {
             match verdict {
-                None => accepted.push((signed, meta)),
-                Some(reason) => refusals.push(Refusal {
-                    at: at.clone(),
-                    peer: peer.id.clone(),
-                    record: signed.record.iri.as_str().to_owned(),
-                    version: signed.record.version(),
-                    rule: Rule::Shapes.name(),
-                    reason,
-                }),
+                None => {
+                    outcome.replaces_stored |= replaces_stored;
+                    outcome.items.push((signed, meta));
+                }
+                Some(reason) => {
+                    // Not accepted after all: the batch's version stands.
+                    match before {
+                        Some(b) => seen.insert(signed.record.iri.clone(), b),
+                        None => seen.remove(&signed.record.iri),
+                    };
+                    outcome.refusals.push(Refusal {
+                        at: at.clone(),
+                        peer: peer.id.clone(),
+                        record: signed.record.iri.as_str().to_owned(),
+                        version: signed.record.version(),
+                        rule: Rule::Shapes.name(),
+                        reason,
+                    })
+                }
             }
         }
-        let mut state: PeerState = self.store.peer_state(&peer.id)?;
-        state.page = Some(url.to_owned());
-        state.etag = etag;
-        state.page_next = next;
-        state.pages += 1;
-        // A member refused before (the page read again as it grows, or a
-        // loop) is neither counted nor logged again.
-        if state.refused_members.len() > MAX_REMEMBERED_REFUSALS {
-            state.refused_members.clear();
-        }
-        refusals.retain(|r| {
-            state.refused_members.insert(format!(
-                "{} {} {}",
-                r.record,
-                r.version.map_or(String::new(), |v| v.to_string()),
-                r.rule
-            ))
-        });
-        for r in &refusals {
-            *state.refused.entry(r.rule.to_owned()).or_default() += 1;
-        }
-        // What another path stored meanwhile is skipped, and counted as known.
-        let stored = self.store.put_all_with(&accepted, |tx, stored| {
-            state.accepted += stored as u64;
-            self.store.set_peer_state_in(tx, &peer.id, &state)
-        })? as u64;
-        let known = known + accepted.len() as u64 - stored;
-        Ok((stored, known, refusals))
+        Ok(outcome)
     }
 
     fn log_refusals(&self, refusals: &[Refusal]) {

@@ -49,8 +49,18 @@ impl Rule {
 /// What to do with one member.
 #[derive(Debug)]
 pub enum Decision {
-    /// Store it: the verified version and the verification method that signed it.
-    Accept(SignedRecord, String, String),
+    /// Store it.
+    Accept {
+        /// The verified version.
+        signed: SignedRecord,
+        /// Id of its origin node.
+        origin: String,
+        /// The verification method that signed it.
+        verified_with: String,
+        /// Whether it replaces a version the store already holds (not one
+        /// accepted earlier from the same batch of pages).
+        replaces_stored: bool,
+    },
     /// Already stored (the same version came before, directly or by another path).
     Known,
     /// Refused, by rule, with why.
@@ -90,7 +100,7 @@ fn proof_value(signed: &SignedRecord) -> Option<String> {
 impl Judge<'_> {
     /// Decides on a member by everything but the SHACL shapes, which
     /// [`Self::shapes`] checks for a whole page at once; `pending` holds
-    /// versions accepted earlier in the same page (record → (version, proofValue)).
+    /// versions accepted earlier in the same batch of pages (record → (version, proofValue)).
     pub fn decide(
         &self,
         m: &PageMember,
@@ -167,12 +177,16 @@ impl Judge<'_> {
         if let Err(e) = record.check_limits() {
             return Ok(Decision::Refuse(Rule::Shapes, e.to_string()));
         }
-        let stored = match pending.get(&record.iri) {
-            Some((v, pv)) => Some((*v, pv.clone())),
-            None => self
-                .store
-                .get(&record.iri)?
-                .map(|s| (s.record.version().unwrap_or(0), proof_value(&s))),
+        let (stored, replaces_stored) = match pending.get(&record.iri) {
+            Some((v, pv)) => (Some((*v, pv.clone())), false),
+            None => {
+                let stored = self
+                    .store
+                    .get(&record.iri)?
+                    .map(|s| (s.record.version().unwrap_or(0), proof_value(&s)));
+                let replaces = stored.is_some();
+                (stored, replaces)
+            }
         };
         // Rule 1 first: nothing unverified is judged further.
         let key = match proof::verify(&record.document(), &signed.proof, &Limits::default()) {
@@ -215,10 +229,11 @@ impl Judge<'_> {
                 ));
             }
         }
-        Ok(Decision::Accept(
+        Ok(Decision::Accept {
             signed,
-            origin.id.clone(),
-            keys::verification_method(&key),
-        ))
+            origin: origin.id.clone(),
+            verified_with: keys::verification_method(&key),
+            replaces_stored,
+        })
     }
 }

@@ -17,7 +17,7 @@ use crate::vocab;
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::store::{StorageError, Transaction};
 use oxrdf::vocab::xsd;
-use oxrdf::{GraphNameRef, Literal, NamedNode, NamedNodeRef, QuadRef, Term};
+use oxrdf::{GraphName, GraphNameRef, Literal, NamedNode, NamedNodeRef, Quad, QuadRef, Term};
 
 /// One version in the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,16 +77,20 @@ impl NodeStore {
         reader: &Transaction<'_>,
         predicate: NamedNodeRef<'_>,
     ) -> Result<Option<u64>, StorageError> {
-        let found = reader
-            .quads_for_pattern(
-                Some(self.feed.as_ref().into()),
-                Some(predicate),
-                None,
-                Some(self.feed_graph()),
-            )
-            .next()
-            .transpose()?;
-        Ok(found.and_then(|q| as_u64(&q.object)))
+        // The largest: a bulk write adds the new count beside the old one,
+        // which a transaction removes afterwards (both only ever grow).
+        let mut max = None;
+        for q in reader.quads_for_pattern(
+            Some(self.feed.as_ref().into()),
+            Some(predicate),
+            None,
+            Some(self.feed_graph()),
+        ) {
+            if let Some(n) = as_u64(&q?.object) {
+                max = max.max(Some(n));
+            }
+        }
+        Ok(max)
     }
 
     pub(super) fn member_count_in(&self, tx: &Transaction<'_>) -> Result<u64, StorageError> {
@@ -141,6 +145,17 @@ impl NodeStore {
         meta: &StoreMeta,
         position: u64,
     ) -> Result<(), StorageError> {
+        tx.extend(&self.member_quads(signed, meta, position)?);
+        Ok(())
+    }
+
+    /// The feed log entry of a stored version at `position`.
+    pub(super) fn member_quads(
+        &self,
+        signed: &SignedRecord,
+        meta: &StoreMeta,
+        position: u64,
+    ) -> Result<Vec<Quad>, std::io::Error> {
         let record = &signed.record;
         let version = record.version().unwrap_or(0);
         let member = member_iri(record.iri.as_str(), version);
@@ -148,7 +163,7 @@ impl NodeStore {
             Some(text) => text.clone(),
             None => signed_nquads(signed)?,
         };
-        let graph = self.feed_graph();
+        let graph = GraphName::NamedNode(self.feed.clone());
         let statements: [(NamedNodeRef<'_>, Term); 5] = [
             (vocab::DCT_IS_VERSION_OF, record.iri.clone().into()),
             (vocab::VERSION, integer(version).into()),
@@ -163,10 +178,10 @@ impl NodeStore {
                 Literal::new_simple_literal(content).into(),
             ),
         ];
-        for (p, o) in &statements {
-            tx.insert(QuadRef::new(&member, *p, o, graph));
-        }
-        Ok(())
+        Ok(statements
+            .into_iter()
+            .map(|(p, o)| Quad::new(member.clone(), p, o, graph.clone()))
+            .collect())
     }
 
     /// How many versions the feed holds.

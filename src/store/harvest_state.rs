@@ -6,7 +6,7 @@
 use super::NodeStore;
 use crate::vocab;
 use oxigraph::store::{StorageError, Transaction};
-use oxrdf::{GraphNameRef, Literal, NamedNode, NamedOrBlankNode, QuadRef, Term};
+use oxrdf::{GraphNameRef, Literal, NamedNode, NamedOrBlankNode, Quad, Term};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -38,6 +38,16 @@ pub struct PeerState {
     /// page again does not count them again.
     #[serde(skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub refused_members: std::collections::BTreeSet<String>,
+    /// How many times this state was written: when a bulk write left an
+    /// older state beside it, the highest revision is the current one.
+    pub revision: u64,
+}
+
+fn parse_state(term: &Term) -> PeerState {
+    match term {
+        Term::Literal(l) => serde_json::from_str(l.value()).unwrap_or_default(),
+        _ => PeerState::default(),
+    }
 }
 
 impl NodeStore {
@@ -56,20 +66,19 @@ impl NodeStore {
     pub fn peer_state(&self, peer: &str) -> anyhow::Result<PeerState> {
         let graph = self.harvest_graph();
         let subject = self.peer_subject(peer);
-        let found = self
-            .store
-            .quads_for_pattern(
-                Some(subject.as_ref().into()),
-                Some(vocab::HARVEST_STATE),
-                None,
-                Some(GraphNameRef::NamedNode(graph.as_ref())),
-            )
-            .next()
-            .transpose()?;
-        Ok(match found.map(|q| q.object) {
-            Some(Term::Literal(l)) => serde_json::from_str(l.value()).unwrap_or_default(),
-            _ => PeerState::default(),
-        })
+        let mut current = PeerState::default();
+        for q in self.store.quads_for_pattern(
+            Some(subject.as_ref().into()),
+            Some(vocab::HARVEST_STATE),
+            None,
+            Some(GraphNameRef::NamedNode(graph.as_ref())),
+        ) {
+            let state = parse_state(&q?.object);
+            if state.revision >= current.revision {
+                current = state;
+            }
+        }
+        Ok(current)
     }
 
     /// Every peer's stored state, by peer id.
@@ -84,19 +93,23 @@ impl NodeStore {
             Some(GraphNameRef::NamedNode(graph.as_ref())),
         ) {
             let q = q?;
-            if let (NamedOrBlankNode::NamedNode(s), Term::Literal(l)) = (&q.subject, &q.object) {
+            if let NamedOrBlankNode::NamedNode(s) = &q.subject {
                 if let Some(id) = s.as_str().strip_prefix(&prefix) {
-                    out.insert(
-                        id.to_owned(),
-                        serde_json::from_str(l.value()).unwrap_or_default(),
-                    );
+                    let state = parse_state(&q.object);
+                    let newer = out
+                        .get(id)
+                        .is_none_or(|old: &PeerState| state.revision >= old.revision);
+                    if newer {
+                        out.insert(id.to_owned(), state);
+                    }
                 }
             }
         }
         Ok(out)
     }
 
-    /// Writes a peer's state inside a transaction.
+    /// Writes a peer's state inside a transaction, in place of every
+    /// older one.
     pub fn set_peer_state_in(
         &self,
         tx: &mut Transaction<'_>,
@@ -113,16 +126,53 @@ impl NodeStore {
                 Some(GraphNameRef::NamedNode(graph.as_ref())),
             )
             .collect::<Result<_, _>>()?;
+        let mut revision = state.revision;
         for q in &old {
+            revision = revision.max(parse_state(&q.object).revision);
             tx.remove(q);
         }
+        let state = PeerState {
+            revision: revision + 1,
+            ..state.clone()
+        };
+        tx.insert(&self.peer_state_quad(peer, &state));
+        Ok(())
+    }
+
+    /// The quad holding a peer's state.
+    pub(super) fn peer_state_quad(&self, peer: &str, state: &PeerState) -> Quad {
         let json = serde_json::to_string(state).unwrap_or_default();
-        tx.insert(QuadRef::new(
-            &subject,
+        Quad::new(
+            self.peer_subject(peer),
             vocab::HARVEST_STATE,
-            &Literal::new_simple_literal(json),
-            GraphNameRef::NamedNode(graph.as_ref()),
-        ));
+            Literal::new_simple_literal(json),
+            self.harvest_graph(),
+        )
+    }
+
+    /// Removes the states of a peer older than `revision` (left beside the
+    /// current one by a bulk write).
+    pub(super) fn drop_older_peer_states(
+        &self,
+        tx: &mut Transaction<'_>,
+        peer: &str,
+        revision: u64,
+    ) -> Result<(), StorageError> {
+        let graph = self.harvest_graph();
+        let subject = self.peer_subject(peer);
+        let old: Vec<_> = tx
+            .quads_for_pattern(
+                Some(subject.as_ref().into()),
+                Some(vocab::HARVEST_STATE),
+                None,
+                Some(GraphNameRef::NamedNode(graph.as_ref())),
+            )
+            .collect::<Result<_, _>>()?;
+        for q in &old {
+            if parse_state(&q.object).revision < revision {
+                tx.remove(q);
+            }
+        }
         Ok(())
     }
 

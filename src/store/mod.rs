@@ -263,10 +263,21 @@ impl NodeStore {
         items: &[(SignedRecord, StoreMeta)],
         extra: impl FnOnce(&mut Transaction<'_>, usize) -> Result<(), StorageError>,
     ) -> anyhow::Result<usize> {
-        let _turn = self
-            .writer
+        let _turn = self.writer_turn()?;
+        self.put_all_locked(items, extra)
+    }
+
+    fn writer_turn(&self) -> anyhow::Result<std::sync::MutexGuard<'_, ()>> {
+        self.writer
             .lock()
-            .map_err(|_| anyhow::anyhow!("a writer panicked; restart the node"))?;
+            .map_err(|_| anyhow::anyhow!("a writer panicked; restart the node"))
+    }
+
+    fn put_all_locked(
+        &self,
+        items: &[(SignedRecord, StoreMeta)],
+        extra: impl FnOnce(&mut Transaction<'_>, usize) -> Result<(), StorageError>,
+    ) -> anyhow::Result<usize> {
         let mut tx = self.store.start_transaction()?;
         let mut position = self.member_count_in(&tx)?;
         let start = position;
@@ -286,6 +297,115 @@ impl NodeStore {
         tx.commit()
             .context("store commit failed; nothing was written")?;
         Ok((position - start) as usize)
+    }
+
+    /// Stores versions harvested from `peer` together with the peer's new
+    /// state (`state.accepted` grows by the versions stored), all or nothing.
+    ///
+    /// At least `bulk_min` versions of records the store does not hold yet
+    /// (several versions of one record among them are fine) go through Oxigraph's bulk loader: sorted
+    /// files ingested into every index in one atomic step, far faster than a
+    /// transaction. The feed's member count and the peer's state are then
+    /// added beside the old ones (readers take the highest) and the old ones
+    /// removed by a small transaction. Anything else is one transaction, as
+    /// [`Self::put_all_with`].
+    pub fn put_harvested(
+        &self,
+        items: &[(SignedRecord, StoreMeta)],
+        peer: &str,
+        state: &mut PeerState,
+        bulk_min: usize,
+    ) -> anyhow::Result<Written> {
+        let _turn = self.writer_turn()?;
+        if items.len() >= bulk_min.max(1) {
+            if let Some(stored) = self.bulk_first_versions(items, peer, state)? {
+                return Ok(Written {
+                    stored,
+                    by_bulk_loader: true,
+                });
+            }
+        }
+        let stored = self.put_all_locked(items, |tx, stored| {
+            state.accepted += stored as u64;
+            self.set_peer_state_in(tx, peer, state)
+        })?;
+        Ok(Written {
+            stored,
+            by_bulk_loader: false,
+        })
+    }
+
+    /// The bulk path of [`Self::put_harvested`]; `None` when one of the
+    /// records is already stored (the caller falls back to a transaction).
+    /// Called with the writer lock held.
+    fn bulk_first_versions(
+        &self,
+        items: &[(SignedRecord, StoreMeta)],
+        peer: &str,
+        state: &mut PeerState,
+    ) -> anyhow::Result<Option<usize>> {
+        let reader = self.store.start_transaction()?;
+        // Several versions of one record in the batch: all go to the feed
+        // log, the last (highest) is the record's content.
+        let mut last = std::collections::HashMap::new();
+        for (i, (signed, _)) in items.iter().enumerate() {
+            if last.insert(&signed.record.iri, i).is_none()
+                && self.stored_version_in(&reader, &signed.record.iri)? > 0
+            {
+                return Ok(None);
+            }
+        }
+        let start = self.member_count_in(&reader)?;
+        let page_size = self.page_size_in(&reader)?;
+        drop(reader);
+        let mut quads = Vec::with_capacity(items.len() * 48);
+        let mut position = start;
+        for (i, (signed, meta)) in items.iter().enumerate() {
+            if last.get(&signed.record.iri) == Some(&i) {
+                quads.extend(self.record_quads(signed, meta));
+            }
+            quads.extend(self.member_quads(signed, meta, position)?);
+            position += 1;
+        }
+        let feed_graph = GraphName::NamedNode(self.feed.clone());
+        for (predicate, n) in [
+            (vocab::MEMBER_COUNT, position),
+            (vocab::PAGE_SIZE, page_size),
+        ] {
+            quads.push(Quad::new(
+                self.feed.clone(),
+                predicate,
+                Literal::new_typed_literal(n.to_string(), xsd::INTEGER),
+                feed_graph.clone(),
+            ));
+        }
+        let stored = items.len();
+        let revision = self.peer_state(peer)?.revision.max(state.revision) + 1;
+        let next = PeerState {
+            accepted: state.accepted + stored as u64,
+            revision,
+            ..state.clone()
+        };
+        quads.push(self.peer_state_quad(peer, &next));
+        let mut loader = self.store.bulk_loader();
+        loader
+            .load_quads(quads)
+            .context("bulk load failed; nothing was written")?;
+        loader
+            .commit()
+            .context("bulk load failed; nothing was written")?;
+        *state = next;
+        // Tidying: the old count and state, now shadowed by the new ones.
+        let tidy = || -> Result<(), StorageError> {
+            let mut tx = self.store.start_transaction()?;
+            self.set_member_count(&mut tx, position, page_size)?;
+            self.drop_older_peer_states(&mut tx, peer, revision)?;
+            tx.commit()
+        };
+        if let Err(e) = tidy() {
+            tracing::warn!("cannot tidy the feed count and the state of {peer}: {e}");
+        }
+        Ok(Some(stored))
     }
 
     fn stored_version_in(
@@ -317,10 +437,10 @@ impl NodeStore {
         replaces: bool,
     ) -> Result<(), StorageError> {
         let iri = &signed.record.iri;
-        let pg = proof_graph(iri);
-        let cr = self.catalogue_record(iri);
-        let cat = GraphName::NamedNode(self.catalogue.clone());
         if replaces {
+            let pg = proof_graph(iri);
+            let cr = self.catalogue_record(iri);
+            let cat = GraphName::NamedNode(self.catalogue.clone());
             tx.clear_graph(GraphNameRef::NamedNode(iri.as_ref()))?;
             tx.clear_graph(GraphNameRef::NamedNode(pg.as_ref()))?;
             let old: Vec<Quad> = tx
@@ -331,9 +451,19 @@ impl NodeStore {
             }
             tx.remove(QuadRef::new(iri, vocab::SEC_PROOF, &pg, &cat));
         }
+        tx.extend(&self.record_quads(signed, meta));
+        Ok(())
+    }
 
-        tx.extend(&signed.record.quads_in(&GraphName::NamedNode(iri.clone())));
-        tx.extend(&signed.proof.to_quads(
+    /// Every quad a stored version adds: its content, its proof and its
+    /// catalogue record (the feed log entry aside).
+    fn record_quads(&self, signed: &SignedRecord, meta: &StoreMeta) -> Vec<Quad> {
+        let iri = &signed.record.iri;
+        let pg = proof_graph(iri);
+        let cr = self.catalogue_record(iri);
+        let cat = GraphName::NamedNode(self.catalogue.clone());
+        let mut quads = signed.record.quads_in(&GraphName::NamedNode(iri.clone()));
+        quads.extend(signed.proof.to_quads(
             &NamedOrBlankNode::NamedNode(pg.clone()),
             &GraphName::NamedNode(pg.clone()),
         ));
@@ -362,17 +492,22 @@ impl NodeStore {
             (vocab::PROOF_GRAPH, pg.clone().into()),
         ];
         for (p, o) in entries {
-            tx.insert(QuadRef::new(&cr, p, &o, &cat));
+            quads.push(Quad::new(cr.clone(), p, o, cat.clone()));
         }
-        tx.insert(QuadRef::new(
-            &self.catalogue,
+        quads.push(Quad::new(
+            self.catalogue.clone(),
             rdf::TYPE,
             vocab::DCAT_CATALOG,
-            &cat,
+            cat.clone(),
         ));
-        tx.insert(QuadRef::new(&self.catalogue, vocab::DCAT_RECORD, &cr, &cat));
-        tx.insert(QuadRef::new(iri, vocab::SEC_PROOF, &pg, &cat));
-        Ok(())
+        quads.push(Quad::new(
+            self.catalogue.clone(),
+            vocab::DCAT_RECORD,
+            cr,
+            cat.clone(),
+        ));
+        quads.push(Quad::new(iri.clone(), vocab::SEC_PROOF, pg, cat));
+        quads
     }
 
     /// The record as the store gives it back. Oxigraph keeps typed literals in
@@ -488,6 +623,15 @@ impl DefaultServiceHandler for NoServices {
             .into(),
         ))
     }
+}
+
+/// What [`NodeStore::put_harvested`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Versions stored (those not newer than the stored ones are skipped).
+    pub stored: usize,
+    /// Whether Oxigraph's bulk loader wrote them, rather than a transaction.
+    pub by_bulk_loader: bool,
 }
 
 /// What the store holds, for `ccis status`.
