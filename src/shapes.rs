@@ -12,7 +12,6 @@ use shacl::ir::IRSchema;
 use shacl::validator::processor::{GraphValidation, ShaclProcessor};
 use shacl::validator::store::Graph;
 use shacl::validator::{ShaclConfig, ShaclValidationMode};
-use std::fmt::Write as _;
 
 /// One SHACL violation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +58,8 @@ pub enum ShapeError {
 /// A compiled set of shapes and the reference data they need.
 pub struct ShapeValidator {
     schema: IRSchema,
-    reference_ntriples: String,
+    /// The concept schemes and EU tables, as a graph each run starts from.
+    reference: OxigraphInMemory,
 }
 
 impl ShapeValidator {
@@ -72,17 +72,14 @@ impl ShapeValidator {
             &ReaderMode::Strict,
         )
         .map_err(|e| ShapeError::Engine(format!("vocab/shapes.ttl: {e}")))?;
-        let mut reference_ntriples = String::new();
+        let mut reference = OxigraphInMemory::new();
         for ttl in [vocab::SCHEMES_TTL, vocab::AUTHORITIES_TTL] {
             for quad in RdfParser::from_format(RdfFormat::Turtle).for_slice(ttl.as_bytes()) {
                 let quad = quad.map_err(|e| ShapeError::Engine(format!("vocabulary: {e}")))?;
-                let _ = writeln!(reference_ntriples, "{} .", oxrdf::Triple::from(quad));
+                add_triple(&mut reference, &oxrdf::Triple::from(quad))?;
             }
         }
-        Ok(Self {
-            schema,
-            reference_ntriples,
-        })
+        Ok(Self { schema, reference })
     }
 
     /// Validates one record.
@@ -173,18 +170,15 @@ impl ShapeValidator {
 
     /// The violations of the records merged with the reference data.
     fn run(&self, records: &[&Record]) -> Result<Vec<Violation>, ShapeError> {
-        let size: usize = records.iter().map(|r| r.triples.len() * 160).sum();
-        let mut data = String::with_capacity(self.reference_ntriples.len() + size);
+        // The records' triples go into the graph as they are: no printing
+        // and parsing again.
+        let mut data = self.reference.clone();
         for record in records {
             for t in &record.triples {
-                let _ = writeln!(data, "{t} .");
+                add_triple(&mut data, t)?;
             }
         }
-        data.push_str(&self.reference_ntriples);
-        let graph =
-            OxigraphInMemory::from_str(&data, &RDFFormat::NTriples, None, &ReaderMode::Strict)
-                .map_err(|e| ShapeError::Engine(e.to_string()))?;
-        let graph = Graph::try_from(graph).map_err(|e| ShapeError::Engine(e.to_string()))?;
+        let graph = Graph::try_from(data).map_err(|e| ShapeError::Engine(e.to_string()))?;
         let report = GraphValidation::new(graph)
             .validate(
                 &self.schema,
@@ -223,6 +217,12 @@ impl ShapeValidator {
         violations.dedup();
         Ok(violations)
     }
+}
+
+fn add_triple(graph: &mut OxigraphInMemory, t: &oxrdf::Triple) -> Result<(), ShapeError> {
+    graph
+        .add_triple_ref(t.subject.as_ref(), t.predicate.as_ref(), t.object.as_ref())
+        .map_err(|e| ShapeError::Engine(e.to_string()))
 }
 
 /// The innermost results: a failed `sh:node` reports its causes in details.
