@@ -94,10 +94,16 @@ async fn main() -> anyhow::Result<()> {
     let baseline_dir = tmp.path().join("bulk");
     let bulk_store = oxigraph::store::Store::open(&baseline_dir)?;
     let t = Instant::now();
-    bulk_store
-        .bulk_loader()
-        .load_quads(all_quads.iter().cloned())?;
+    let mut loader = bulk_store.bulk_loader();
+    loader.load_quads(all_quads.iter().cloned())?;
+    loader.commit()?;
     let bulk_rate = records as f64 / t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        bulk_store.len()? == all_quads.len(),
+        "the bulk loader stored {} of {} quads",
+        bulk_store.len()?,
+        all_quads.len()
+    );
     drop(bulk_store);
     drop(all_quads);
 
@@ -122,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
     let node = Node::open(&dir)?;
     let harvester = node.harvester()?;
     let rss_before = peak_rss_mib();
+    println!("harvesting…");
     let t = Instant::now();
     let reports = harvester.round(None, Arc::new(Quiet)).await;
     let elapsed = t.elapsed();
