@@ -20,12 +20,13 @@ fn copy(sample: &Record, n: usize) -> Record {
     )))
 }
 
-fn peak_rss_mib() -> f64 {
+/// A memory figure of this process (`VmHWM:` peak, `VmRSS:` now), in MiB.
+fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
@@ -127,7 +128,11 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let node = Node::open(&dir)?;
     let harvester = node.harvester()?;
-    let rss_before = peak_rss_mib();
+    let rss_before = status_mib("VmHWM:");
+    // Linux: "5" resets the peak (VmHWM) to the current size, so that the
+    // peak printed after is the harvest's own.
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let rss_start = status_mib("VmRSS:");
     println!("harvesting…");
     let t = Instant::now();
     let reports = harvester.round(None, Arc::new(Quiet)).await;
@@ -154,10 +159,17 @@ async fn main() -> anyhow::Result<()> {
         "  harvest: fetch, verify, SHACL, store      {harvest_rate:>9.0} records/s   {:.2}x",
         harvest_rate / bulk_rate
     );
-    println!(
-        "  peak memory: {rss_before:.0} MiB before the harvest, {:.0} MiB after (whole process, peer included)",
-        peak_rss_mib()
-    );
+    if reset {
+        println!(
+            "  memory: {rss_start:.0} MiB when the harvest starts, peak {:.0} MiB during it (whole process, peer included)",
+            status_mib("VmHWM:")
+        );
+    } else {
+        println!(
+            "  peak memory: {rss_before:.0} MiB before the harvest, {:.0} MiB after (whole process, peer included)",
+            status_mib("VmHWM:")
+        );
+    }
     println!(
         "  round with nothing new: {:.1} ms for 1 peer",
         idle.as_secs_f64() * 1e3
