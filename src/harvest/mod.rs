@@ -336,7 +336,7 @@ impl Harvester {
                                 ..Default::default()
                             };
                             report.error = Some(format!(
-                                "round stopped after the limit of {} s (what was read is kept)",
+                                "round stopped after the limit of {} s (what was stored is kept)",
                                 limit.as_secs()
                             ));
                             this.record_failure(&peer.id, report.error.as_deref().unwrap_or(""));
@@ -466,7 +466,7 @@ impl Harvester {
         let mut prefetch: Option<Prefetch> = None;
         let stopped = || {
             format!(
-                "round stopped after the limit of {} s (what was read is kept)",
+                "round stopped after the limit of {} s (what was judged is stored)",
                 limit.as_secs()
             )
         };

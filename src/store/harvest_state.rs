@@ -116,16 +116,7 @@ impl NodeStore {
         peer: &str,
         state: &PeerState,
     ) -> Result<(), StorageError> {
-        let graph = self.harvest_graph();
-        let subject = self.peer_subject(peer);
-        let old: Vec<_> = tx
-            .quads_for_pattern(
-                Some(subject.as_ref().into()),
-                Some(vocab::HARVEST_STATE),
-                None,
-                Some(GraphNameRef::NamedNode(graph.as_ref())),
-            )
-            .collect::<Result<_, _>>()?;
+        let old = self.peer_state_quads_in(tx, peer)?;
         let mut revision = state.revision;
         for q in &old {
             revision = revision.max(parse_state(&q.object).revision);
@@ -137,6 +128,23 @@ impl NodeStore {
         };
         tx.insert(&self.peer_state_quad(peer, &state));
         Ok(())
+    }
+
+    /// The quads holding a peer's states (one, or more after a bulk write).
+    fn peer_state_quads_in(
+        &self,
+        tx: &Transaction<'_>,
+        peer: &str,
+    ) -> Result<Vec<Quad>, StorageError> {
+        let graph = self.harvest_graph();
+        let subject = self.peer_subject(peer);
+        tx.quads_for_pattern(
+            Some(subject.as_ref().into()),
+            Some(vocab::HARVEST_STATE),
+            None,
+            Some(GraphNameRef::NamedNode(graph.as_ref())),
+        )
+        .collect()
     }
 
     /// The quad holding a peer's state.
@@ -158,17 +166,7 @@ impl NodeStore {
         peer: &str,
         revision: u64,
     ) -> Result<(), StorageError> {
-        let graph = self.harvest_graph();
-        let subject = self.peer_subject(peer);
-        let old: Vec<_> = tx
-            .quads_for_pattern(
-                Some(subject.as_ref().into()),
-                Some(vocab::HARVEST_STATE),
-                None,
-                Some(GraphNameRef::NamedNode(graph.as_ref())),
-            )
-            .collect::<Result<_, _>>()?;
-        for q in &old {
+        for q in &self.peer_state_quads_in(tx, peer)? {
             if parse_state(&q.object).revision < revision {
                 tx.remove(q);
             }
