@@ -1,5 +1,10 @@
 use clap::Parser;
 
+/// mimalloc rather than the system allocator: parsing, SHACL and the bulk
+/// loader allocate many small objects (see docs/harvesting.md, "Speed").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
