@@ -8,9 +8,13 @@ use ccis::harvest::Quiet;
 use ccis::node::{InitOptions, Node};
 use ccis::record::Record;
 use ccis::store::{NodeStore, StoreMeta};
-use oxrdf::{GraphName, NamedNode};
+use oxrdf::{GraphName, NamedNode, Quad};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The allocator of the `ccis` binary, so that the figures are the node's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// A copy of a sample under `{slug}-{n}`.
 fn copy(sample: &Record, n: usize) -> Record {
@@ -30,6 +34,24 @@ fn status_mib(field: &str) -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Records a second Oxigraph's bulk loader stores from `quads` into an
+/// empty store in `dir`, committed and counted.
+fn bulk_load_rate(dir: &std::path::Path, quads: &[Quad], records: usize) -> anyhow::Result<f64> {
+    let store = oxigraph::store::Store::open(dir)?;
+    let t = Instant::now();
+    let mut loader = store.bulk_loader();
+    loader.load_quads(quads.iter().cloned())?;
+    loader.commit()?;
+    let rate = records as f64 / t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        store.len()? == quads.len(),
+        "the bulk loader stored {} of {} quads",
+        store.len()?,
+        quads.len()
+    );
+    Ok(rate)
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -91,21 +113,10 @@ async fn main() -> anyhow::Result<()> {
     let state = ccis::server::AppState::new(peer, &Default::default(), Default::default());
     tokio::spawn(async move { axum::serve(listener, ccis::server::router(state)).await });
 
-    // Baseline: Oxigraph's bulk loader, same quads, empty store, same run.
-    let baseline_dir = tmp.path().join("bulk");
-    let bulk_store = oxigraph::store::Store::open(&baseline_dir)?;
-    let t = Instant::now();
-    let mut loader = bulk_store.bulk_loader();
-    loader.load_quads(all_quads.iter().cloned())?;
-    loader.commit()?;
-    let bulk_rate = records as f64 / t.elapsed().as_secs_f64();
-    anyhow::ensure!(
-        bulk_store.len()? == all_quads.len(),
-        "the bulk loader stored {} of {} quads",
-        bulk_store.len()?,
-        all_quads.len()
-    );
-    drop(bulk_store);
+    // Baseline: Oxigraph's bulk loader, same quads, empty store, same run;
+    // measured again after the harvest (see below), the faster one counts.
+    let bulk_before = bulk_load_rate(&tmp.path().join("bulk-before"), &all_quads, records)?;
+    let content_quads = all_quads.len();
     drop(all_quads);
 
     // The harvesting node.
@@ -156,25 +167,64 @@ async fn main() -> anyhow::Result<()> {
     }
     let first_idle = idle[0];
     idle.sort_by(f64::total_cmp);
+    let harvest_peak = status_mib("VmHWM:");
+
+    // What the harvest stored (the built-in vocabulary aside): the records'
+    // content, the same quads as the baseline, in graphs named by the records;
+    // and around them proofs, catalogue records, the feed log, the peer state.
+    let vocabulary = GraphName::NamedNode(NamedNode::new_unchecked(ccis::store::VOCABULARY_GRAPH));
+    let stored: Vec<Quad> = node
+        .store
+        .oxigraph()
+        .iter()
+        .filter(|q| q.as_ref().map_or(true, |q| q.graph_name != vocabulary))
+        .collect::<Result<_, _>>()?;
+    let records_prefix = format!("{url}/records/");
+    let content: Vec<Quad> = stored
+        .iter()
+        .filter(|q| match &q.graph_name {
+            GraphName::NamedNode(g) => {
+                g.as_str().starts_with(&records_prefix) && !g.as_str().ends_with("/proof")
+            }
+            _ => false,
+        })
+        .cloned()
+        .collect();
+    anyhow::ensure!(
+        content.len() == content_quads,
+        "the harvest stored {} content quads of {content_quads}",
+        content.len()
+    );
+    let bulk_after = bulk_load_rate(&tmp.path().join("bulk-after"), &content, records)?;
+    let bulk_rate = bulk_before.max(bulk_after);
+    // No harvest can store faster than a bulk load of exactly what it
+    // stores; the gap to that is fetching, parsing and checking.
+    let floor_rate = bulk_load_rate(&tmp.path().join("bulk-stored"), &stored, records)?;
 
     println!(
         "\n{records} records, {quads_per_record:.1} quads each, {} pages",
         r.pages
     );
-    println!("  Oxigraph bulk load (no verification)      {bulk_rate:>9.0} records/s   1.00x");
     println!(
-        "  harvest: fetch, verify, SHACL, store      {harvest_rate:>9.0} records/s   {:.2}x",
-        harvest_rate / bulk_rate
+        "  Oxigraph bulk load of the records' quads      {bulk_rate:>6.0} records/s   1.00x   (before the harvest {bulk_before:.0}, after {bulk_after:.0}: the faster counts)"
+    );
+    println!(
+        "  Oxigraph bulk load of all the harvest stores  {floor_rate:>6.0} records/s   {:.2}x   ({:.1} quads a record: content, proof, catalogue record, feed log)",
+        floor_rate / bulk_rate,
+        stored.len() as f64 / records as f64
+    );
+    println!(
+        "  harvest: fetch, verify, SHACL, store          {harvest_rate:>6.0} records/s   {:.2}x   ({:.2}x of the line above)",
+        harvest_rate / bulk_rate,
+        harvest_rate / floor_rate
     );
     if reset {
         println!(
-            "  memory: {rss_start:.0} MiB when the harvest starts, peak {:.0} MiB during it (whole process, peer included)",
-            status_mib("VmHWM:")
+            "  memory: {rss_start:.0} MiB when the harvest starts, peak {harvest_peak:.0} MiB during it (whole process, peer included)"
         );
     } else {
         println!(
-            "  peak memory: {rss_before:.0} MiB before the harvest, {:.0} MiB after (whole process, peer included)",
-            status_mib("VmHWM:")
+            "  peak memory: {rss_before:.0} MiB before the harvest, {harvest_peak:.0} MiB after (whole process, peer included)"
         );
     }
     println!(
