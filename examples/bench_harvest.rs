@@ -2,7 +2,8 @@
 //! signature, next to Oxigraph's own bulk load of the same quads into an
 //! empty store, measured in the same run; then a round in which nothing changed.
 //!
-//! Run: `cargo run --example bench_harvest [RECORDS]` (default 100000).
+//! Run: `cargo run --example bench_harvest [RECORDS] [BATCH_RECORDS]` (default
+//! 100000 records, and the harvester's `[harvest] batch_records`).
 
 use ccis::harvest::Quiet;
 use ccis::node::{InitOptions, Node};
@@ -137,7 +138,10 @@ async fn main() -> anyhow::Result<()> {
             "[[peer]]\nid = \"fr-peer\"\nname = \"Peer\"\ncountry = \"FR\"\nrole = \"national\"\nbase_url = \"{url}\"\n[[peer.keys]]\npublic_key = \"{peer_key}\"\n"
         ),
     )?;
-    let node = Node::open(&dir)?;
+    let mut node = Node::open(&dir)?;
+    if let Some(batch) = std::env::args().nth(2) {
+        node.config.harvest.batch_records = batch.parse()?;
+    }
     let harvester = node.harvester()?;
     let rss_before = status_mib("VmHWM:");
     // Linux: "5" resets the peak (VmHWM) to the current size, so that the
@@ -202,8 +206,8 @@ async fn main() -> anyhow::Result<()> {
     let floor_rate = bulk_load_rate(&tmp.path().join("bulk-stored"), &stored, records)?;
 
     println!(
-        "\n{records} records, {quads_per_record:.1} quads each, {} pages",
-        r.pages
+        "\n{records} records, {quads_per_record:.1} quads each, {} pages, written in batches of {}",
+        r.pages, node.config.harvest.batch_records
     );
     println!(
         "  Oxigraph bulk load of the records' quads      {bulk_rate:>6.0} records/s   1.00x   (before the harvest {bulk_before:.0}, after {bulk_after:.0}: the faster counts)"
