@@ -1,6 +1,7 @@
 //! Harvest speed: replicating a loopback peer from the start, verifying every
 //! signature, next to Oxigraph's own bulk load of the same quads into an
-//! empty store, measured in the same run; then a round in which nothing changed.
+//! empty store, measured in the same run, and to its bulk load of everything
+//! the harvest stores; then a round in which nothing changed.
 //!
 //! Run: `cargo run --example bench_harvest [RECORDS] [BATCH_RECORDS]` (default
 //! 100000 records, and the harvester's `[harvest] batch_records`).
@@ -37,8 +38,8 @@ fn status_mib(field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Records a second Oxigraph's bulk loader stores from `quads` into an
-/// empty store in `dir`, committed and counted.
+/// Records per second that Oxigraph's bulk loader stores from `quads` into
+/// an empty store in `dir`, committed and counted.
 fn bulk_load_rate(dir: &std::path::Path, quads: &[Quad], records: usize) -> anyhow::Result<f64> {
     let store = oxigraph::store::Store::open(dir)?;
     let t = Instant::now();
@@ -160,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
         r.accepted
     );
     let harvest_rate = records as f64 / elapsed.as_secs_f64();
+    let harvest_peak = status_mib("VmHWM:");
     // Rounds with nothing new: the first runs while RocksDB still compacts
     // what the harvest wrote; the median of seven says what a routine round costs.
     let mut idle = Vec::new();
@@ -171,7 +173,6 @@ async fn main() -> anyhow::Result<()> {
     }
     let first_idle = idle[0];
     idle.sort_by(f64::total_cmp);
-    let harvest_peak = status_mib("VmHWM:");
 
     // What the harvest stored (the built-in vocabulary aside): the records'
     // content, the same quads as the baseline, in graphs named by the records;
