@@ -17,20 +17,7 @@ impl TestNode {
     fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("node");
-        let (ok, out, err) = ccis(&[
-            "init",
-            "--dir",
-            s(&dir),
-            "--id",
-            "fr-test",
-            "--country",
-            "FR",
-            "--base-url",
-            BASE,
-            "--name",
-            "Test centre",
-        ]);
-        assert!(ok, "{err}");
+        let out = common::init_node(&dir, "fr-test", "FR", BASE, &["--name", "Test centre"]);
         assert!(out.contains("did:key:z6Mk"), "{out}");
         Self { _tmp: tmp, dir }
     }

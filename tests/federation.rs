@@ -152,18 +152,7 @@ async fn ccis_serve_harvests_its_peers_by_itself() {
     // A node served by the binary, trusting es.
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("fr");
-    let (ok, _, err) = common::ccis(&[
-        "init",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--id",
-        "fr",
-        "--country",
-        "FR",
-        "--base-url",
-        "https://fr.example",
-    ]);
-    assert!(ok, "{err}");
+    common::init_node(&dir, "fr", "FR", "https://fr.example", &[]);
     std::fs::write(
         dir.join("peers.toml"),
         common::peer_entry("es", "national", &es.url, &es.public_key, ""),

@@ -296,18 +296,7 @@ async fn sparql_protocol_is_read_only_and_time_limited() {
 fn ccis_serve_answers_and_stops_cleanly_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("node");
-    let (ok, _, err) = common::ccis(&[
-        "init",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--id",
-        "fr-test",
-        "--country",
-        "FR",
-        "--base-url",
-        BASE,
-    ]);
-    assert!(ok, "{err}");
+    common::init_node(&dir, "fr-test", "FR", BASE, &[]);
     let (child, url) = common::spawn_serve(&dir, true);
     let body = tokio::runtime::Runtime::new().unwrap().block_on(async {
         reqwest::get(format!("{url}/node"))

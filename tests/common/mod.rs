@@ -44,6 +44,26 @@ pub fn ccis(args: &[&str]) -> (bool, String, String) {
     ccis_in(&repo(), args)
 }
 
+/// `ccis init` of a node in `dir` (plus `extra` arguments); fails the test
+/// if it fails, else returns what it printed.
+pub fn init_node(dir: &Path, id: &str, country: &str, base_url: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "init",
+        "--dir",
+        dir.to_str().expect("a UTF-8 path"),
+        "--id",
+        id,
+        "--country",
+        country,
+        "--base-url",
+        base_url,
+    ];
+    args.extend_from_slice(extra);
+    let (ok, out, err) = ccis(&args);
+    assert!(ok, "ccis init {id}: {err}");
+    out
+}
+
 /// Runs `ccis` in a working directory.
 pub fn ccis_in(cwd: &Path, args: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(ccis_bin())
