@@ -13,8 +13,10 @@
 //! GRAPH _:g { …the Data Integrity proof… }
 //! ```
 //!
-//! Pages hold at most `page_size` members in publishing order. A full page
-//! links to the next one and never changes; the last page grows until full.
+//! Pages hold at most `page_size` members in publishing order, and are cut
+//! by bytes too (the store decides the cuts as members are appended). A
+//! full page links to the next one and never changes; the last page grows
+//! until full.
 
 use crate::signed::{self, FoundRecord};
 use crate::store::FeedMember;
@@ -176,8 +178,23 @@ pub struct PageMember {
     /// The version's content and proof, ready to verify.
     pub found: FoundRecord,
     /// The version with its proof as N-Quads (content in the default graph),
-    /// exactly the quads read: what a relay republishes.
+    /// exactly the record and the one proof read (empty when it has no single
+    /// proof): what a relay stores and republishes once it is verified.
     pub signed_nquads: String,
+}
+
+/// A member of a page that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The member IRI.
+    pub member: String,
+    /// Its place among the page's members, from 1.
+    pub position: usize,
+    /// Why it could not be read.
+    pub reason: String,
+    /// SHA-256 (hex) of the statements of its graph, sorted: tells one
+    /// content from another when there is no proof to read.
+    pub digest: String,
 }
 
 /// What a harvester reads from a page.
@@ -185,10 +202,46 @@ pub struct PageMember {
 pub struct ReadPage {
     /// Members in document order.
     pub members: Vec<PageMember>,
+    /// The place of each of `members` among the page's members, from 1.
+    pub member_positions: Vec<usize>,
     /// Members that could not be read, with why.
-    pub unreadable: Vec<(String, String)>,
-    /// Pages this one links to (`tree:relation` / `tree:node`).
+    pub unreadable: Vec<Unreadable>,
+    /// Pages this one links to (`tree:relation` / `tree:node`), each once.
     pub next: Vec<String>,
+}
+
+/// How many members and relations a page's quads declare (upper bounds,
+/// counted before anything else is read).
+pub fn count_page(quads: &[Quad]) -> (usize, usize) {
+    let (mut members, mut relations) = (0, 0);
+    for q in quads {
+        if q.graph_name != GraphName::DefaultGraph {
+            continue;
+        }
+        if q.predicate.as_ref() == vocab::TREE_MEMBER {
+            members += 1;
+        } else if q.predicate.as_ref() == vocab::TREE_RELATION {
+            relations += 1;
+        }
+    }
+    (members, relations)
+}
+
+/// SHA-256 (hex) of the sorted statements of a member's graph.
+fn graph_digest(by_graph: &HashMap<&GraphName, Vec<&Quad>>, member: &NamedNode) -> String {
+    use sha2::Digest;
+    let graph = GraphName::NamedNode(member.clone());
+    let mut lines: Vec<String> = by_graph
+        .get(&graph)
+        .map(|qs| qs.iter().map(|q| q.to_string()).collect())
+        .unwrap_or_default();
+    lines.sort();
+    let mut h = sha2::Sha256::new();
+    for l in &lines {
+        h.update(l.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
 }
 
 /// Reads a page: its members (content graph named by the member IRI) and its
@@ -212,11 +265,14 @@ pub fn read_page(quads: &[Quad]) -> ReadPage {
         })
         .collect();
     let mut version_of: HashMap<&NamedOrBlankNode, &Term> = HashMap::new();
+    let mut linked = std::collections::HashSet::new();
     for q in default {
-        if q.predicate.as_ref() == vocab::TREE_NODE && relation_nodes.contains(&q.subject) {
-            if let Term::NamedNode(n) = &q.object {
-                page.next.push(n.as_str().to_owned());
-            }
+        if q.predicate.as_ref() == vocab::TREE_NODE
+            && relation_nodes.contains(&q.subject)
+            && let Term::NamedNode(n) = &q.object
+            && linked.insert(n.as_str())
+        {
+            page.next.push(n.as_str().to_owned());
         }
         if q.predicate.as_ref() == vocab::DCT_IS_VERSION_OF {
             version_of.entry(&q.subject).or_insert(&q.object);
@@ -233,17 +289,27 @@ pub fn read_page(quads: &[Quad]) -> ReadPage {
         if !seen.insert(member.clone()) {
             continue;
         }
+        let position = seen.len();
+        let unreadable = |reason: String| Unreadable {
+            member: member.as_str().to_owned(),
+            position,
+            reason,
+            digest: graph_digest(&by_graph, member),
+        };
         let record = match version_of.get(&NamedOrBlankNode::NamedNode(member.clone())) {
             Some(Term::NamedNode(n)) => n.clone(),
             _ => {
                 page.unreadable
-                    .push((member.as_str().to_owned(), "no dct:isVersionOf".into()));
+                    .push(unreadable("no dct:isVersionOf".into()));
                 continue;
             }
         };
         match read_member(&by_graph, member, record) {
-            Ok(m) => page.members.push(m),
-            Err(why) => page.unreadable.push((member.as_str().to_owned(), why)),
+            Ok(m) => {
+                page.members.push(m);
+                page.member_positions.push(position);
+            }
+            Err(why) => page.unreadable.push(unreadable(why)),
         }
     }
     page
@@ -261,6 +327,7 @@ fn read_member(
         .ok_or("no content graph")?;
     // The member's graph and the proof graphs it links to, as a document.
     let mut document: Vec<Quad> = Vec::new();
+    let mut linked = std::collections::HashSet::new();
     for q in in_member {
         document.push(Quad::new(
             q.subject.clone(),
@@ -274,6 +341,9 @@ fn read_member(
                 Term::NamedNode(n) => GraphName::NamedNode(n.clone()),
                 _ => continue,
             };
+            if !linked.insert(proof_graph.clone()) {
+                continue;
+            }
             if let Some(proof) = by_graph.get(&proof_graph) {
                 document.extend(proof.iter().map(|p| (*p).clone()));
             }
@@ -292,10 +362,20 @@ fn read_member(
             record.as_str()
         ));
     }
+    // What a relay stores and serves again is the record and its proof as
+    // read into `found`, never the page's own quads: nothing the signature
+    // does not cover can ride along (the verifier refuses a member that
+    // carries any, see `FoundRecord::unsigned`).
     let mut nquads = String::new();
-    for q in &document {
-        nquads.push_str(&q.to_string());
-        nquads.push_str(" .\n");
+    if let [proof] = found.proofs.as_slice() {
+        let signed = signed::SignedRecord {
+            record: found.record.clone(),
+            proof: proof.clone(),
+        };
+        for q in signed.to_document_quads() {
+            nquads.push_str(&q.to_string());
+            nquads.push_str(" .\n");
+        }
     }
     Ok(PageMember {
         member: member.clone(),

@@ -16,18 +16,28 @@ use sha2::{Digest, Sha256};
 /// The cryptosuite name.
 pub const CRYPTOSUITE: &str = "eddsa-rdfc-2022";
 
-/// Why a proof does not verify.
+/// Why a proof does not verify: one variant per requirement of the Data
+/// Integrity verification algorithm, so that each has its own refusal rule.
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
     /// The record has no proof.
     #[error("no proof")]
     Missing,
-    /// A proof property is missing or malformed.
+    /// The proof's `type` is not `DataIntegrityProof`.
+    #[error("proof type is {0}, not DataIntegrityProof")]
+    Type(String),
+    /// Another cryptosuite than `eddsa-rdfc-2022`.
+    #[error("cryptosuite is {0}, not eddsa-rdfc-2022")]
+    Cryptosuite(String),
+    /// The `proofPurpose` is not `assertionMethod`.
+    #[error("proofPurpose is {0}, not assertionMethod")]
+    Purpose(String),
+    /// The proof node has a statement that ccis proofs do not use.
+    #[error("the proof has a property that ccis proofs do not use: {0}")]
+    Property(String),
+    /// A proof property is missing, repeated or malformed.
     #[error("malformed proof: {0}")]
     Malformed(String),
-    /// Another proof type or cryptosuite.
-    #[error("unsupported proof: {0}")]
-    Unsupported(String),
     /// The verification method is not a usable did:key.
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -38,6 +48,17 @@ pub enum ProofError {
     #[error("signature does not verify (content or proof altered, or wrong key)")]
     BadSignature,
 }
+
+/// The properties a ccis proof node has, each exactly once: `type`,
+/// `cryptosuite`, `created`, `verificationMethod`, `proofPurpose`, `proofValue`.
+pub const PROOF_PROPERTIES: [&str; 6] = [
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+    "https://w3id.org/security#cryptosuite",
+    "http://purl.org/dc/terms/created",
+    "https://w3id.org/security#verificationMethod",
+    "https://w3id.org/security#proofPurpose",
+    "https://w3id.org/security#proofValue",
+];
 
 /// A Data Integrity proof: the statements about the proof node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +116,15 @@ impl Proof {
     /// The `created` date-time, as written.
     pub fn created(&self) -> Result<&str, ProofError> {
         self.literal(vocab::DCT_CREATED)
+    }
+
+    /// The `created` date-time, parsed (RFC 3339, as `xsd:dateTime` with a time zone).
+    pub fn created_at(&self) -> Result<time::OffsetDateTime, ProofError> {
+        let created = self.created()?;
+        time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| {
+                ProofError::Malformed(format!("created {created:?} is not an RFC 3339 date-time"))
+            })
     }
 
     /// The verification method IRI.
@@ -272,19 +302,7 @@ pub fn verify(
     proof: &Proof,
     limits: &Limits,
 ) -> Result<VerifyingKey, ProofError> {
-    match proof.object(rdf::TYPE) {
-        Some(t) if t == vocab::SEC_DATA_INTEGRITY_PROOF.into() => {}
-        other => {
-            return Err(ProofError::Unsupported(format!(
-                "proof type {}",
-                other.map_or("(none)".to_owned(), |t| t.to_string())
-            )));
-        }
-    }
-    let suite = proof.literal(vocab::SEC_CRYPTOSUITE)?;
-    if suite != CRYPTOSUITE {
-        return Err(ProofError::Unsupported(format!("cryptosuite {suite}")));
-    }
+    check_structure(proof)?;
     let key = keys::parse_verification_method(proof.verification_method()?)?;
     let signature = decode_proof_value(proof.proof_value()?)?;
     let config = canonical_proof_configuration(proof)?;
@@ -293,6 +311,37 @@ pub fn verify(
     key.verify(&join_hashes(&config_hash, &document_hash), &signature)
         .map_err(|_| ProofError::BadSignature)?;
     Ok(key)
+}
+
+/// Checks what a proof must be before its signature is looked at: only the
+/// properties of [`PROOF_PROPERTIES`], type `DataIntegrityProof`, cryptosuite
+/// `eddsa-rdfc-2022`, purpose `assertionMethod`, a `created` date-time.
+pub fn check_structure(proof: &Proof) -> Result<(), ProofError> {
+    if let Some((p, _)) = proof
+        .statements
+        .iter()
+        .find(|(p, _)| !PROOF_PROPERTIES.contains(&p.as_str()))
+    {
+        return Err(ProofError::Property(format!("<{}>", p.as_str())));
+    }
+    match proof.object(rdf::TYPE) {
+        Some(t) if t == vocab::SEC_DATA_INTEGRITY_PROOF.into() => {}
+        other => return Err(ProofError::Type(describe(other))),
+    }
+    let suite = proof.literal(vocab::SEC_CRYPTOSUITE)?;
+    if suite != CRYPTOSUITE {
+        return Err(ProofError::Cryptosuite(format!("{suite:?}")));
+    }
+    match proof.object(vocab::SEC_PROOF_PURPOSE) {
+        Some(p) if p == vocab::SEC_ASSERTION_METHOD.into() => {}
+        other => return Err(ProofError::Purpose(describe(other))),
+    }
+    proof.created_at()?;
+    Ok(())
+}
+
+fn describe(term: Option<TermRef<'_>>) -> String {
+    term.map_or("missing or repeated".to_owned(), |t| t.to_string())
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub struct FoundRecord {
     pub record: Record,
     /// The proofs linked from it (usually one).
     pub proofs: Vec<Proof>,
+    /// Statements read next to its proofs that no signature covers
+    /// (in a proof's graph, about another node than the proof), as N-Quads.
+    pub unsigned: Vec<String>,
 }
 
 impl SignedRecord {
@@ -187,13 +190,13 @@ fn node_object(
     let mut types = Vec::new();
     let mut props: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for t in by_subject.get(subject).into_iter().flatten() {
-        if t.predicate.as_ref() == rdf::TYPE {
-            if let Term::NamedNode(c) = &t.object {
-                types.push(json!(
-                    term_for(c.as_str()).unwrap_or_else(|| c.as_str().to_owned())
-                ));
-                continue;
-            }
+        if t.predicate.as_ref() == rdf::TYPE
+            && let Term::NamedNode(c) = &t.object
+        {
+            types.push(json!(
+                term_for(c.as_str()).unwrap_or_else(|| c.as_str().to_owned())
+            ));
+            continue;
         }
         let key = term_for(t.predicate.as_str()).unwrap_or_else(|| t.predicate.as_str().to_owned());
         let value = match &t.object {
@@ -272,23 +275,45 @@ pub fn records_in(quads: &[Quad]) -> Vec<FoundRecord> {
     }
     let mut found = Vec::new();
     for (_, (graph, members)) in graphs {
-        let proofs_of = |iri: &NamedNode| -> Vec<Proof> {
+        let proofs_of = |iri: &NamedNode| -> (Vec<Proof>, Vec<String>) {
             members
                 .iter()
                 .filter(|q| proof_link(q) && q.subject == NamedOrBlankNode::NamedNode(iri.clone()))
                 .filter_map(|link| proof_in(quads, &link.object))
-                .collect()
+                .fold(
+                    (Vec::new(), Vec::new()),
+                    |(mut proofs, mut unsigned), (p, u)| {
+                        proofs.push(p);
+                        unsigned.extend(u);
+                        (proofs, unsigned)
+                    },
+                )
         };
         let content: Vec<Triple> = members
             .iter()
             .filter(|q| !proof_link(q))
             .map(|q| Triple::from((*q).clone()))
             .collect();
+        // A `sec:proof` link from anything but a record is covered by no signature.
+        let stray_links = |records: &[&NamedNode]| -> Vec<String> {
+            members
+                .iter()
+                .filter(|q| {
+                    proof_link(q)
+                        && !records
+                            .iter()
+                            .any(|r| q.subject == NamedOrBlankNode::NamedNode((*r).clone()))
+                })
+                .map(|q| q.to_string())
+                .collect()
+        };
         if let GraphName::NamedNode(iri) = &graph {
-            let proofs = proofs_of(iri);
+            let (proofs, mut unsigned) = proofs_of(iri);
+            unsigned.extend(stray_links(&[iri]));
             found.push(FoundRecord {
                 record: Record::new(iri.clone(), content),
                 proofs,
+                unsigned,
             });
             continue;
         }
@@ -296,20 +321,25 @@ pub fn records_in(quads: &[Quad]) -> Vec<FoundRecord> {
         let Ok(groups) = record::group_by_record(content) else {
             continue;
         };
+        let iris: Vec<NamedNode> = groups.keys().map(NamedNode::new_unchecked).collect();
+        let stray = stray_links(&iris.iter().collect::<Vec<_>>());
         for (iri, triples) in groups {
             let iri = NamedNode::new_unchecked(iri);
-            let proofs = proofs_of(&iri);
+            let (proofs, mut unsigned) = proofs_of(&iri);
+            unsigned.extend(stray.iter().cloned());
             found.push(FoundRecord {
                 record: Record::new(iri, triples),
                 proofs,
+                unsigned,
             });
         }
     }
     found
 }
 
-/// The proof in the graph that a `sec:proof` link names.
-fn proof_in(quads: &[Quad], link_object: &Term) -> Option<Proof> {
+/// The proof in the graph that a `sec:proof` link names, and the statements
+/// of that graph that are not about the proof node (no signature covers them).
+fn proof_in(quads: &[Quad], link_object: &Term) -> Option<(Proof, Vec<String>)> {
     let proof_graph = match link_object {
         Term::BlankNode(b) => GraphName::BlankNode(b.clone()),
         Term::NamedNode(n) => GraphName::NamedNode(n.clone()),
@@ -327,5 +357,10 @@ fn proof_in(quads: &[Quad], link_object: &Term) -> Option<Proof> {
         })
         .or(in_graph.first())
         .map(|q| q.subject.clone())?;
-    Some(Proof::from_quads(&node, in_graph))
+    let unsigned = in_graph
+        .iter()
+        .filter(|q| q.subject != node)
+        .map(|q| q.to_string())
+        .collect();
+    Some((Proof::from_quads(&node, in_graph), unsigned))
 }

@@ -6,45 +6,17 @@
 //!    content is equivocation: refused and flagged);
 //! 3. the record passes the SHACL shapes and the limits.
 
-use crate::canon::Limits;
 use crate::feed::PageMember;
-use crate::keys;
 use crate::peers::Peers;
-use crate::proof::{self, ProofError};
 use crate::record;
 use crate::shapes::ShapeValidator;
 use crate::signed::SignedRecord;
 use crate::store::{NodeStore, member_iri};
-use oxrdf::{NamedNode, NamedOrBlankNode};
+use crate::verify::{Refusal, Trust, Verifier};
+use oxrdf::NamedNode;
 use std::collections::HashMap;
 
-/// The rule a member was refused by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Rule {
-    /// The member is not a well-formed version (IRI, version, graphs).
-    Malformed,
-    /// Rule 1: origin, proof, pinned key.
-    Signature,
-    /// Rule 2: not newer than the stored version.
-    Version,
-    /// Rule 2: same version, other content, both signed by the origin.
-    Equivocation,
-    /// Rule 3: shapes and limits.
-    Shapes,
-}
-
-impl Rule {
-    /// The name used in logs, counts and `/status`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Malformed => "malformed",
-            Self::Signature => "1-origin-signature",
-            Self::Version => "2-version",
-            Self::Equivocation => "2-equivocation",
-            Self::Shapes => "3-shapes-limits",
-        }
-    }
-}
+pub use crate::verify::Rule;
 
 /// What to do with one member.
 #[derive(Debug)]
@@ -79,6 +51,8 @@ pub struct Judge<'a> {
     pub store: &'a NodeStore,
     /// SHACL shapes.
     pub validator: &'a ShapeValidator,
+    /// Rule 3's limits.
+    pub limits: &'a record::RecordLimits,
 }
 
 impl Judge<'_> {
@@ -120,63 +94,42 @@ impl Judge<'_> {
                 ),
             ));
         }
-        for t in &record.triples {
-            if let NamedOrBlankNode::NamedNode(s) = &t.subject {
-                if record::record_iri_part(s.as_str()) != iri {
-                    return Ok(Decision::Refuse(
-                        Rule::Malformed,
-                        format!("subject <{}> lies outside the record", s.as_str()),
-                    ));
-                }
-            }
+        // A version already stored, with this very proof: seen before (again,
+        // or by another path). With another proof, it is judged below.
+        let incoming_proof = match m.found.proofs.as_slice() {
+            [one] => one.proof_value().unwrap_or_default().to_owned(),
+            _ => String::new(),
+        };
+        let stored_member = if incoming_proof.is_empty() {
+            None
+        } else {
+            self.store.member_has_proof(&m.member, &incoming_proof)?
+        };
+        if stored_member == Some(true) && m.found.unsigned.is_empty() {
+            return Ok(Decision::Known);
         }
         let own = record::record_of(iri, self.self_base).is_some()
             || self
                 .peers
                 .origin_of(iri)
                 .is_some_and(|p| p.id == self.self_id);
-        let proof = match m.found.proofs.as_slice() {
-            [one] => one.clone(),
-            [] => return Ok(Decision::Refuse(Rule::Signature, "no proof".into())),
-            _ => {
-                return Ok(Decision::Refuse(
-                    Rule::Signature,
-                    "more than one proof".into(),
-                ));
-            }
-        };
-        // A version already stored, with this very proof: seen before (again,
-        // or by another path). With another proof, it is judged below.
-        let incoming_proof = proof.proof_value().unwrap_or_default().to_owned();
-        let stored_member = if incoming_proof.is_empty() {
-            None
-        } else {
-            self.store.member_has_proof(&m.member, &incoming_proof)?
-        };
-        if stored_member == Some(true) {
-            return Ok(Decision::Known);
-        }
         if own {
             // This node's own versions come back through peers that relay
             // them (known, above); any other version of its records is forged.
             return Ok(Decision::Refuse(
-                Rule::Signature,
+                Rule::NotPublishedHere,
                 "a record of this node that this node did not publish".into(),
             ));
         }
-        let Some(origin) = self.peers.origin_of(iri) else {
-            return Ok(Decision::Refuse(
-                Rule::Signature,
-                "no peer in peers.toml originates this IRI".into(),
-            ));
+        // Rule 1 and the limits, by the one verifier: nothing unverified is judged further.
+        let verifier = Verifier {
+            record_limits: self.limits.clone(),
+            ..Verifier::new(Trust::Peers(self.peers))
         };
-        let signed = SignedRecord {
-            record: record.clone(),
-            proof,
+        let verified = match verifier.verify(&m.found) {
+            Ok(v) => v,
+            Err(Refusal { rule, reason }) => return Ok(Decision::Refuse(rule, reason)),
         };
-        if let Err(e) = record.check_limits() {
-            return Ok(Decision::Refuse(Rule::Shapes, e.to_string()));
-        }
         let (stored, replaces_stored) = match pending.get(&record.iri) {
             Some((v, pv)) => (Some((*v, pv.clone())), false),
             None => {
@@ -188,38 +141,24 @@ impl Judge<'_> {
                 (stored, replaces)
             }
         };
-        // Rule 1 first: nothing unverified is judged further.
-        let key = match proof::verify(&record.document(), &signed.proof, &Limits::default()) {
-            Ok(k) => k,
-            Err(ProofError::Canon(e)) => return Ok(Decision::Refuse(Rule::Shapes, e.to_string())),
-            Err(e) => return Ok(Decision::Refuse(Rule::Signature, e.to_string())),
-        };
-        let created = match signed.proof.created() {
-            Ok(c) => c.to_owned(),
-            Err(e) => return Ok(Decision::Refuse(Rule::Signature, e.to_string())),
-        };
-        if let Err(e) = self.peers.check_trust(iri, &key, &created) {
-            return Ok(Decision::Refuse(Rule::Signature, e.to_string()));
-        }
-        if stored_member == Some(false) {
-            return Ok(Decision::Refuse(
+        let equivocation = || {
+            Decision::Refuse(
                 Rule::Equivocation,
                 format!(
                     "version {version} is already stored with other content: the origin signed two contents with one version"
                 ),
-            ));
+            )
+        };
+        if stored_member == Some(false) {
+            return Ok(equivocation());
         }
+        let signed = verified.signed;
         if let Some((stored_version, stored_proof)) = stored {
             if version == stored_version {
                 return Ok(if stored_proof == proof_value(&signed) {
                     Decision::Known
                 } else {
-                    Decision::Refuse(
-                        Rule::Equivocation,
-                        format!(
-                            "version {version} is already stored with other content: the origin signed two contents with one version"
-                        ),
-                    )
+                    equivocation()
                 });
             }
             if version < stored_version {
@@ -230,9 +169,9 @@ impl Judge<'_> {
             }
         }
         Ok(Decision::Accept {
+            origin: verified.origin.unwrap_or_default(),
+            verified_with: crate::keys::verification_method(&verified.key),
             signed,
-            origin: origin.id.clone(),
-            verified_with: keys::verification_method(&key),
             replaces_stored,
         })
     }
