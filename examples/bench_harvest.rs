@@ -14,10 +14,6 @@ use oxrdf::{GraphName, NamedNode, Quad};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The allocator of the `ccis` binary, so that the figures are the node's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A copy of a sample under `{slug}-{n}`.
 fn copy(sample: &Record, n: usize) -> Record {
     sample.renamed(NamedNode::new_unchecked(format!(

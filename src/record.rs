@@ -9,12 +9,42 @@ use oxrdf::vocab::{rdf, xsd};
 use oxrdf::{
     GraphName, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, Term, TermRef, Triple,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-/// Most blank nodes a record may hold.
+/// Most blank nodes a record may hold, by default.
 pub const MAX_BLANK_NODES: usize = 16;
-/// Most triples a record may hold.
+/// Most triples a record may hold, by default.
 pub const MAX_TRIPLES: usize = 2_000;
+/// Most bytes a record may hold (as N-Triples), by default.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// Most bytes one literal of a record may hold, by default.
+pub const MAX_LITERAL_BYTES: usize = 256 * 1024;
+
+/// The limits every record must keep (`[limits]` in `ccis.toml`): checked
+/// when a node publishes, when it harvests (rule 3) and by `ccis verify`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordLimits {
+    /// Most bytes of a record, its statements written as N-Triples.
+    pub record_max_bytes: usize,
+    /// Most bytes of one literal's value.
+    pub literal_max_bytes: usize,
+    /// Most statements.
+    pub record_max_triples: usize,
+    /// Most distinct blank nodes.
+    pub record_max_blank_nodes: usize,
+}
+
+impl Default for RecordLimits {
+    fn default() -> Self {
+        Self {
+            record_max_bytes: MAX_RECORD_BYTES,
+            literal_max_bytes: MAX_LITERAL_BYTES,
+            record_max_triples: MAX_TRIPLES,
+            record_max_blank_nodes: MAX_BLANK_NODES,
+        }
+    }
+}
 
 /// Why triples do not form acceptable records.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -41,20 +71,48 @@ pub enum RecordError {
     #[error("blank node _:{0} is not attached to exactly one record")]
     LooseBlankNode(String),
     /// Too many blank nodes.
-    #[error("record <{record}> has {found} blank nodes; at most {MAX_BLANK_NODES} are accepted")]
+    #[error("record <{record}> has {found} blank nodes; at most {limit} are accepted")]
     TooManyBlankNodes {
         /// The record.
         record: String,
         /// How many.
         found: usize,
+        /// The limit.
+        limit: usize,
     },
     /// Too many triples.
-    #[error("record <{record}> has {found} triples; at most {MAX_TRIPLES} are accepted")]
+    #[error("record <{record}> has {found} triples; at most {limit} are accepted")]
     TooManyTriples {
         /// The record.
         record: String,
         /// How many.
         found: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Too many bytes.
+    #[error("record <{record}> is {found} bytes as N-Triples; at most {limit} are accepted")]
+    TooManyBytes {
+        /// The record.
+        record: String,
+        /// How many.
+        found: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A literal too long.
+    #[error(
+        "record <{record}> has a literal of {found} bytes (object of <{predicate}>); at most {limit} are accepted"
+    )]
+    LiteralTooLong {
+        /// The record.
+        record: String,
+        /// The predicate of the statement holding it.
+        predicate: String,
+        /// Its length.
+        found: usize,
+        /// The limit.
+        limit: usize,
     },
     /// Statements in a named graph where a plain graph was expected.
     #[error("the input has statements in named graph {0}; records are written as plain triples")]
@@ -260,31 +318,75 @@ impl Record {
         .stamped(version, modified)
     }
 
-    /// Checks the size limits that bound the work a record can cause.
-    pub fn check_limits(&self) -> Result<(), RecordError> {
-        let mut blank = std::collections::BTreeSet::new();
-        for t in &self.triples {
-            if let NamedOrBlankNode::BlankNode(b) = &t.subject {
-                blank.insert(b.as_str().to_owned());
-            }
-            if let Term::BlankNode(b) = &t.object {
-                blank.insert(b.as_str().to_owned());
-            }
-        }
-        if blank.len() > MAX_BLANK_NODES {
-            return Err(RecordError::TooManyBlankNodes {
-                record: self.iri.as_str().to_owned(),
-                found: blank.len(),
+    /// Checks the size limits that bound the work and the bytes a record
+    /// can cause: statements, blank nodes, bytes in all and per literal.
+    pub fn check_limits(&self, limits: &RecordLimits) -> Result<(), RecordError> {
+        let record = || self.iri.as_str().to_owned();
+        if self.triples.len() > limits.record_max_triples {
+            return Err(RecordError::TooManyTriples {
+                record: record(),
+                found: self.triples.len(),
+                limit: limits.record_max_triples,
             });
         }
-        if self.triples.len() > MAX_TRIPLES {
-            return Err(RecordError::TooManyTriples {
-                record: self.iri.as_str().to_owned(),
-                found: self.triples.len(),
+        let mut blank = std::collections::BTreeSet::new();
+        let mut bytes = 0usize;
+        for t in &self.triples {
+            if let NamedOrBlankNode::BlankNode(b) = &t.subject {
+                blank.insert(b.as_str());
+            }
+            if let Term::BlankNode(b) = &t.object {
+                blank.insert(b.as_str());
+            }
+            if let Term::Literal(l) = &t.object
+                && l.value().len() > limits.literal_max_bytes
+            {
+                return Err(RecordError::LiteralTooLong {
+                    record: record(),
+                    predicate: t.predicate.as_str().to_owned(),
+                    found: l.value().len(),
+                    limit: limits.literal_max_bytes,
+                });
+            }
+            bytes += triple_bytes(t);
+        }
+        if blank.len() > limits.record_max_blank_nodes {
+            return Err(RecordError::TooManyBlankNodes {
+                record: record(),
+                found: blank.len(),
+                limit: limits.record_max_blank_nodes,
+            });
+        }
+        if bytes > limits.record_max_bytes {
+            return Err(RecordError::TooManyBytes {
+                record: record(),
+                found: bytes,
+                limit: limits.record_max_bytes,
             });
         }
         Ok(())
     }
+}
+
+/// The length of a triple written as an N-Triples line, without building it.
+fn triple_bytes(t: &Triple) -> usize {
+    let subject = match &t.subject {
+        NamedOrBlankNode::NamedNode(n) => n.as_str().len() + 2,
+        NamedOrBlankNode::BlankNode(b) => b.as_str().len() + 2,
+    };
+    let object = match &t.object {
+        Term::NamedNode(n) => n.as_str().len() + 2,
+        Term::BlankNode(b) => b.as_str().len() + 2,
+        Term::Literal(l) => {
+            let tag = l
+                .language()
+                .map_or(l.datatype().as_str().len() + 4, |lang| lang.len() + 1);
+            l.value().len() + 2 + tag
+        }
+        #[allow(unreachable_patterns)]
+        _ => t.object.to_string().len(),
+    };
+    subject + t.predicate.as_str().len() + 2 + object + 5
 }
 
 /// Splits default-graph triples into records of the node at `base`.
@@ -293,6 +395,15 @@ impl Record {
 /// every blank node must hang (directly or through other blank nodes) from a
 /// single record. Records come back sorted by IRI.
 pub fn split_into_records(quads: Vec<Quad>, base: &str) -> Result<Vec<Record>, RecordError> {
+    split_into_records_with(quads, base, &RecordLimits::default())
+}
+
+/// Same as [`split_into_records`], checking every record against `limits`.
+pub fn split_into_records_with(
+    quads: Vec<Quad>,
+    base: &str,
+    limits: &RecordLimits,
+) -> Result<Vec<Record>, RecordError> {
     let mut triples = Vec::with_capacity(quads.len());
     for quad in quads {
         match &quad.graph_name {
@@ -301,13 +412,13 @@ pub fn split_into_records(quads: Vec<Quad>, base: &str) -> Result<Vec<Record>, R
             GraphName::BlankNode(g) => return Err(RecordError::NamedGraph(g.to_string())),
         }
         let triple = Triple::from(quad);
-        if let NamedOrBlankNode::NamedNode(s) = &triple.subject {
-            if record_of(s.as_str(), base).is_none() {
-                return Err(RecordError::ForeignSubject {
-                    subject: s.as_str().to_owned(),
-                    base: base.trim_end_matches('/').to_owned(),
-                });
-            }
+        if let NamedOrBlankNode::NamedNode(s) = &triple.subject
+            && record_of(s.as_str(), base).is_none()
+        {
+            return Err(RecordError::ForeignSubject {
+                subject: s.as_str().to_owned(),
+                base: base.trim_end_matches('/').to_owned(),
+            });
         }
         triples.push(triple);
     }
@@ -330,7 +441,7 @@ pub fn split_into_records(quads: Vec<Quad>, base: &str) -> Result<Vec<Record>, R
         if record.class().is_none() {
             return Err(RecordError::NoClass(record.iri.as_str().to_owned()));
         }
-        record.check_limits()?;
+        record.check_limits(limits)?;
         records.push(record);
     }
     Ok(records)
@@ -340,8 +451,10 @@ pub fn split_into_records(quads: Vec<Quad>, base: &str) -> Result<Vec<Record>, R
 /// fragment); triples about blank nodes go with the record that references them.
 pub fn group_by_record(triples: Vec<Triple>) -> Result<BTreeMap<String, Vec<Triple>>, RecordError> {
     let mut by_record: BTreeMap<String, Vec<Triple>> = BTreeMap::new();
-    let mut pending: Vec<Triple> = Vec::new();
-    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    // Statements about each blank node, in input order, until it is attached.
+    let mut about_blank: HashMap<String, Vec<Triple>> = HashMap::new();
+    let mut blank_order: Vec<String> = Vec::new();
+    let mut owner: HashMap<String, String> = HashMap::new();
     for triple in triples {
         match &triple.subject {
             NamedOrBlankNode::NamedNode(s) => {
@@ -351,34 +464,35 @@ pub fn group_by_record(triples: Vec<Triple>) -> Result<BTreeMap<String, Vec<Trip
                 }
                 by_record.entry(record).or_default().push(triple);
             }
-            NamedOrBlankNode::BlankNode(_) => pending.push(triple),
-        }
-    }
-    while !pending.is_empty() {
-        let before = pending.len();
-        let mut rest = Vec::new();
-        for t in pending {
-            let NamedOrBlankNode::BlankNode(b) = &t.subject else {
-                continue;
-            };
-            match owner.get(b.as_str()).cloned() {
-                Some(record) => {
-                    if let Term::BlankNode(o) = &t.object {
-                        owner.entry(o.as_str().to_owned()).or_insert(record.clone());
-                    }
-                    by_record.entry(record).or_default().push(t);
+            NamedOrBlankNode::BlankNode(b) => {
+                let label = b.as_str().to_owned();
+                let entry = about_blank.entry(label.clone()).or_default();
+                if entry.is_empty() {
+                    blank_order.push(label);
                 }
-                None => rest.push(t),
+                entry.push(triple);
             }
         }
-        if rest.len() == before {
-            let label = match &rest[0].subject {
-                NamedOrBlankNode::BlankNode(b) => b.as_str().to_owned(),
-                other => other.to_string(),
-            };
-            return Err(RecordError::LooseBlankNode(label));
+    }
+    // Attach blank nodes from the records down, each once: linear in the input.
+    let mut to_attach: Vec<(String, String)> =
+        owner.iter().map(|(b, r)| (b.clone(), r.clone())).collect();
+    while let Some((blank, record)) = to_attach.pop() {
+        for t in about_blank.remove(&blank).unwrap_or_default() {
+            if let Term::BlankNode(o) = &t.object
+                && !owner.contains_key(o.as_str())
+            {
+                owner.insert(o.as_str().to_owned(), record.clone());
+                to_attach.push((o.as_str().to_owned(), record.clone()));
+            }
+            by_record.entry(record.clone()).or_default().push(t);
         }
-        pending = rest;
+    }
+    if let Some(loose) = blank_order
+        .into_iter()
+        .find(|b| about_blank.contains_key(b))
+    {
+        return Err(RecordError::LooseBlankNode(loose));
     }
     if by_record.is_empty() {
         return Err(RecordError::Empty);
@@ -389,8 +503,43 @@ pub fn group_by_record(triples: Vec<Triple>) -> Result<BTreeMap<String, Vec<Trip
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oxrdf::BlankNode;
 
     const BASE: &str = "https://node.example";
+
+    #[test]
+    fn a_long_chain_of_blank_nodes_is_attached_in_one_pass() {
+        let r = NamedNode::new_unchecked("https://node.example/records/a");
+        let p = NamedNode::new_unchecked("https://schema.org/about");
+        let n = 20_000;
+        let mut triples = vec![Triple::new(
+            r.clone(),
+            p.clone(),
+            BlankNode::new_unchecked("b0"),
+        )];
+        // Written deepest first, the order that made attaching quadratic.
+        for i in (0..n).rev() {
+            triples.push(Triple::new(
+                BlankNode::new_unchecked(format!("b{i}")),
+                p.clone(),
+                BlankNode::new_unchecked(format!("b{}", i + 1)),
+            ));
+        }
+        let groups = group_by_record(triples).unwrap();
+        assert_eq!(groups[r.as_str()].len(), n + 1);
+        let loose = vec![
+            Triple::new(r.clone(), p.clone(), Literal::new_simple_literal("x")),
+            Triple::new(
+                BlankNode::new_unchecked("z"),
+                p,
+                BlankNode::new_unchecked("y"),
+            ),
+        ];
+        assert_eq!(
+            group_by_record(loose),
+            Err(RecordError::LooseBlankNode("z".into()))
+        );
+    }
 
     #[test]
     fn renamed_moves_the_record_and_its_fragments_only() {

@@ -60,10 +60,12 @@ impl NodeStatus {
         let mut states: BTreeMap<String, PeerStatus> = store
             .peer_states()?
             .into_iter()
-            .map(|(id, mut state)| {
+            .map(|(id, state)| {
                 let base_url = peers.get(&id).map(|p| p.base_url.clone());
-                // The refusals themselves are in refused.jsonl; counts suffice here.
-                state.refused_members.clear();
+                // Each refused member version is counted once, when it is
+                // first refused (refused.jsonl holds the lines); members of
+                // an origin not in peers.toml are counted apart, as
+                // `not_harvested_unknown_origin`.
                 (id, PeerStatus { base_url, state })
             })
             .collect();

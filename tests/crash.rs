@@ -1,5 +1,6 @@
 //! Killing `ccis harvest` (SIGKILL) at any moment and starting it again loses
-//! nothing, stores nothing twice, and ends with the catalogue a clean harvest gives.
+//! nothing, stores nothing twice, and ends with the catalogue a clean harvest
+//! gives — with feed pages cut by bytes on the peer and on the harvesters.
 
 mod common;
 
@@ -18,13 +19,14 @@ fn copy(sample: &Record, n: usize) -> Record {
 }
 
 /// A node harvesting `peers`, storing every `batch` versions at once, by
-/// the bulk path from `bulk_min` versions.
+/// the bulk path from `bulk_min` versions, cutting its own feed pages at
+/// `page_max_bytes`.
 fn victim(
     root: &std::path::Path,
     name: &str,
     peers: &str,
-    batch: usize,
-    bulk_min: usize,
+    (batch, bulk_min): (usize, usize),
+    page_max_bytes: u64,
 ) -> std::path::PathBuf {
     let dir = root.join(name);
     let node = Node::init(
@@ -42,12 +44,34 @@ fn victim(
     drop(node);
     config.harvest.batch_records = batch;
     config.harvest.bulk_min_records = bulk_min;
+    config.harvest.page_max_bytes = page_max_bytes;
     config.save(&dir).unwrap();
     std::fs::write(dir.join("peers.toml"), peers).unwrap();
     dir
 }
 
 const RECORDS: usize = 300;
+
+/// The bytes a member adds to a page.
+fn weight(member: &NamedNode, nquads: &str) -> u64 {
+    ccis::store::member_page_bytes(member.as_str(), nquads)
+}
+
+/// A page cut at about four of these versions.
+fn four_members(batch: &[(ccis::signed::SignedRecord, StoreMeta)]) -> u64 {
+    let (signed, _) = &batch[0];
+    let member = ccis::store::member_iri(signed.record.iri.as_str(), 1);
+    weight(&member, &ccis::store::signed_nquads(signed).unwrap()) * 4
+}
+
+/// The positions of the members of each page of a store's feed.
+fn layout(store: &NodeStore) -> Vec<Vec<u64>> {
+    let mut pages = Vec::new();
+    while let Some(page) = store.feed_page(pages.len() as u64).unwrap() {
+        pages.push(page.members.iter().map(|m| m.position).collect());
+    }
+    pages
+}
 
 /// One transaction per page of 10 versions.
 #[tokio::test(flavor = "multi_thread")]
@@ -83,7 +107,13 @@ async fn sigkill_during_a_harvest_then_restart_converges(batch: usize, bulk_min:
                 let stamped = NodeStore::normalized(&r.stamped(1, "2026-11-20T10:00:00Z")).unwrap();
                 batch.push((node.sign(stamped).unwrap(), meta.clone()));
             }
-            node.store.put_all(&batch).unwrap();
+            // Pages of about four members by bytes, ten by count.
+            let cut = four_members(&batch);
+            node.store
+                .clone()
+                .with_page_max_bytes(cut)
+                .put_all(&batch)
+                .unwrap();
         },
     )
     .await;
@@ -95,8 +125,15 @@ async fn sigkill_during_a_harvest_then_restart_converges(batch: usize, bulk_min:
         "",
     );
     let tmp = tempfile::tempdir().unwrap();
-    let killed = victim(tmp.path(), "killed", &peers, batch, bulk_min);
-    let clean = victim(tmp.path(), "clean", &peers, batch, bulk_min);
+    let first = peer.store.feed_page(0).unwrap().unwrap();
+    assert!(
+        first.members.len() < 10,
+        "the peer's pages are not cut by bytes"
+    );
+    // The harvesters' own pages: about three members by bytes.
+    let cut = weight(&first.members[0].member, &first.members[0].signed_nquads) * 3;
+    let killed = victim(tmp.path(), "killed", &peers, (batch, bulk_min), cut);
+    let clean = victim(tmp.path(), "clean", &peers, (batch, bulk_min), cut);
 
     // Kill the harvest at growing delays, then let it finish.
     let mut kills = 0;
@@ -133,6 +170,18 @@ async fn sigkill_during_a_harvest_then_restart_converges(batch: usize, bulk_min:
     let members = k.store.members(0, RECORDS as u64).unwrap();
     let distinct: std::collections::HashSet<_> = members.iter().map(|m| m.member.clone()).collect();
     assert_eq!(distinct.len(), RECORDS);
+    // The feed of the killed harvester is cut into the same pages as the
+    // clean one's, every member once, in order.
+    let (laid, clean_laid) = (layout(&k.store), layout(&c.store));
+    assert_eq!(laid, clean_laid);
+    let positions: Vec<u64> = laid.iter().flatten().copied().collect();
+    assert_eq!(positions, (0..RECORDS as u64).collect::<Vec<_>>());
+    assert!(
+        laid.len() > RECORDS / 10,
+        "pages cut by bytes: {}",
+        laid.len()
+    );
+    drop(c);
     // The position matches what is stored: a further round finds nothing new.
     drop(k);
     let (ok, out, err) = common::ccis(&["harvest", "--dir", killed.to_str().unwrap()]);

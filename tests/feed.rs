@@ -246,3 +246,120 @@ async fn feed_pages_walk_resume_and_never_change_once_full() {
     assert_eq!(status, 406);
     assert_eq!(n.store.member_count().unwrap(), 10);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_are_cut_by_bytes_and_stay_within_what_harvesters_accept() {
+    let files = common::sample_files("fr");
+    // What a member of these samples weighs, signed by a node like the one served.
+    let tmp = tempfile::tempdir().unwrap();
+    let scale = ccis::node::Node::init(
+        &tmp.path().join("scale"),
+        ccis::node::InitOptions {
+            id: "scale".into(),
+            country: "FR".into(),
+            base_url: "http://127.0.0.1:65535".into(),
+            name: "Scale".into(),
+            key: None,
+        },
+    )
+    .unwrap();
+    let heaviest = scale
+        .read_records(&files[..9], None)
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            let signed = scale.sign(r.stamped(1, "2026-11-20T10:00:00Z")).unwrap();
+            let member = ccis::store::member_iri(signed.record.iri.as_str(), 1);
+            let nquads = ccis::store::signed_nquads(&signed).unwrap();
+            ccis::store::member_page_bytes(member.as_str(), &nquads)
+        })
+        .max()
+        .unwrap();
+    drop(scale);
+    // At most two members a page by bytes, five by count.
+    let max = heaviest * 2 + 4096;
+    let first: Vec<_> = files[..7].to_vec();
+    let n = common::serve_node(
+        "fr-bytes",
+        Default::default(),
+        |c| {
+            c.server.page_size = 5;
+            c.harvest.page_max_bytes = max;
+        },
+        |node| {
+            node.publish(node.read_records(&first, None).unwrap())
+                .unwrap();
+        },
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let pages = walk(&client, &n.url).await;
+    let sizes: Vec<usize> = pages.iter().map(|p| p.2.len()).collect();
+    assert!(sizes.iter().all(|s| (1..=2).contains(s)), "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), 7);
+    for (page, _, _) in &pages {
+        let (_, _, body) = fetch(&client, page, "application/n-quads", None).await;
+        assert!(
+            body.len() as u64 <= max + 2048,
+            "{page}: {} > {max}",
+            body.len()
+        );
+    }
+    // More members: the closed pages do not change.
+    let more = std::fs::read_to_string(&files[7]).unwrap();
+    let r = client
+        .post(format!("{}/api/records", n.url))
+        .bearer_auth(&n.token)
+        .header("content-type", "text/turtle")
+        .body(more)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    for (page, etag, _) in &pages[..pages.len() - 1] {
+        let (status, _, _) = fetch(&client, page, "application/trig", Some(etag)).await;
+        assert_eq!(status, 304, "{page} changed");
+    }
+    let after = walk(&client, &n.url).await;
+    let members: Vec<&String> = after.iter().flat_map(|p| &p.2).collect();
+    assert_eq!(members.len(), 8);
+    assert_eq!(members.iter().collect::<HashSet<_>>().len(), 8);
+
+    // A harvester accepting pages of `max` bytes harvests it all.
+    let dir = tmp.path().join("reader");
+    drop(
+        ccis::node::Node::init(
+            &dir,
+            ccis::node::InitOptions {
+                id: "reader".into(),
+                country: "FR".into(),
+                base_url: "https://reader.example".into(),
+                name: "Reader".into(),
+                key: None,
+            },
+        )
+        .unwrap(),
+    );
+    let peers = common::peer_entry(
+        "fr-bytes",
+        "national",
+        &n.url,
+        &n.config.keys[0].public_key,
+        "",
+    );
+    std::fs::write(dir.join("peers.toml"), peers).unwrap();
+    let mut config = ccis::config::NodeConfig::load(&dir).unwrap();
+    config.harvest.max_page_bytes = (max + 4096) as usize;
+    config.save(&dir).unwrap();
+    let reader = ccis::node::Node::open(&dir).unwrap();
+    let reports = reader
+        .harvester()
+        .unwrap()
+        .round(None, std::sync::Arc::new(ccis::harvest::Quiet))
+        .await;
+    assert_eq!(
+        (reports[0].accepted, reports[0].error.clone()),
+        (8, None),
+        "{reports:?}"
+    );
+}

@@ -165,3 +165,74 @@ fn bulk_and_transaction_writes_store_the_same() {
     assert_eq!(members.len(), 36);
     assert_eq!(members[30].member, ccis::store::member_iri(r25.as_str(), 2));
 }
+
+/// Every page of a store's feed in order: (its members' positions, its
+/// bytes as the store counts them, whether it is full).
+fn pages(store: &NodeStore) -> Vec<(Vec<u64>, u64, bool)> {
+    let mut out = Vec::new();
+    let mut index = 0;
+    while let Some(page) = store.feed_page(index).unwrap() {
+        let bytes = page
+            .members
+            .iter()
+            .map(|m| ccis::store::member_page_bytes(m.member.as_str(), &m.signed_nquads))
+            .sum();
+        out.push((
+            page.members.iter().map(|m| m.position).collect(),
+            bytes,
+            page.full,
+        ));
+        index += 1;
+    }
+    out
+}
+
+#[test]
+fn pages_are_cut_by_bytes_the_same_way_by_both_writes_and_never_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = origin(&dir.path().join("origin"));
+    let v1 = versions(&node, 30, 1);
+    let v2 = versions(&node, 30, 2);
+    let weight = |(s, m): &(SignedRecord, StoreMeta)| {
+        let member = ccis::store::member_iri(s.record.iri.as_str(), 1);
+        ccis::store::member_page_bytes(member.as_str(), m.signed_nquads.as_deref().unwrap())
+    };
+    // About three members a page by bytes, seven by count.
+    let max = v1.iter().map(weight).max().unwrap() * 3 + 1024;
+    let mut pair = Pair::new();
+    pair.bulk = pair.bulk.clone().with_page_max_bytes(max);
+    pair.tx = pair.tx.clone().with_page_max_bytes(max);
+    assert_eq!(pair.put(&v1[..20], "p1"), (20, 20, true));
+    assert_eq!(pair.put(&v1[20..], "p2"), (10, 10, true));
+    assert_eq!(pair.put(&v2[..5], "p3"), (5, 5, false));
+    pair.assert_same();
+    let laid = pages(&pair.bulk);
+    assert_eq!(laid, pages(&pair.tx));
+    // Every member once, in order; pages closed by bytes before they pass
+    // the limit, none holding more than the page size.
+    let positions: Vec<u64> = laid.iter().flat_map(|p| p.0.clone()).collect();
+    assert_eq!(positions, (0..35).collect::<Vec<u64>>());
+    for (members, bytes, _) in &laid {
+        assert!(members.len() <= 7);
+        assert!(members.len() == 1 || *bytes <= max, "{bytes} > {max}");
+    }
+    assert!(laid.len() >= 35 / 4, "pages cut by bytes: {laid:?}");
+    assert!(laid[..laid.len() - 1].iter().all(|p| p.2) && !laid[laid.len() - 1].2);
+
+    // Another setting later changes no page already closed.
+    let closed = laid.len() - 1;
+    let wider = pair
+        .tx
+        .clone()
+        .with_page_max_bytes(max * 10)
+        .with_page_size(7);
+    let mut state = pair.tx_state.clone();
+    wider
+        .put_harvested(&v2[5..25], "origin", &mut state, usize::MAX)
+        .unwrap();
+    let after = pages(&wider);
+    assert_eq!(after[..closed], laid[..closed]);
+    let positions: Vec<u64> = after.iter().flat_map(|p| p.0.clone()).collect();
+    assert_eq!(positions, (0..55).collect::<Vec<u64>>());
+    assert!(after[closed..].iter().all(|p| p.0.len() <= 7));
+}

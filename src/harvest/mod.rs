@@ -19,6 +19,7 @@ pub use rules::{Decision, Judge, Rule};
 use crate::feed;
 use crate::node::now;
 use crate::peers::{Peer, Peers};
+use crate::record::RecordLimits;
 use crate::shapes::ShapeValidator;
 use crate::signed::SignedRecord;
 use crate::store::{NodeStore, PeerState, StoreMeta, Written};
@@ -56,6 +57,29 @@ pub struct HarvestConfig {
     /// A write of at least this many first versions of records not yet
     /// stored goes through Oxigraph's bulk loader instead of a transaction.
     pub bulk_min_records: usize,
+    /// Most members a page may declare; a page with more is refused.
+    pub max_page_members: usize,
+    /// Most relations (`tree:relation`) a page may declare; a page with more
+    /// is refused.
+    pub max_page_relations: usize,
+    /// Most pages read from one peer in one round (the queue of pages to
+    /// read is deduplicated and never longer); the next round goes on.
+    pub max_pages_per_round: usize,
+    /// `refused.jsonl` is renamed `refused.jsonl.1` (replacing the older
+    /// one) when a write would take it past this many bytes.
+    pub max_refusal_log_bytes: u64,
+    /// This node's own feed pages are cut before they pass this many bytes
+    /// (as N-Quads): well within `max_page_bytes`, so every page it serves,
+    /// whatever it relays, is accepted by harvesters like itself.
+    pub page_max_bytes: u64,
+    /// Most bytes of a record, as N-Triples (rule 3, and publishing).
+    pub record_max_bytes: usize,
+    /// Most bytes of one literal of a record.
+    pub literal_max_bytes: usize,
+    /// Most statements in a record.
+    pub record_max_triples: usize,
+    /// Most blank nodes in a record.
+    pub record_max_blank_nodes: usize,
 }
 
 impl Default for HarvestConfig {
@@ -71,11 +95,38 @@ impl Default for HarvestConfig {
             max_backoff_secs: 30,
             batch_records: 5000,
             bulk_min_records: 1000,
+            max_page_members: 10_000,
+            max_page_relations: 64,
+            max_pages_per_round: 10_000,
+            max_refusal_log_bytes: 16 * 1024 * 1024,
+            page_max_bytes: crate::store::DEFAULT_PAGE_MAX_BYTES,
+            record_max_bytes: crate::record::MAX_RECORD_BYTES,
+            literal_max_bytes: crate::record::MAX_LITERAL_BYTES,
+            record_max_triples: crate::record::MAX_TRIPLES,
+            record_max_blank_nodes: crate::record::MAX_BLANK_NODES,
         }
     }
 }
 
 impl HarvestConfig {
+    /// The limits every record must keep, harvested or published.
+    pub fn record_limits(&self) -> RecordLimits {
+        RecordLimits {
+            record_max_bytes: self.record_max_bytes,
+            literal_max_bytes: self.literal_max_bytes,
+            record_max_triples: self.record_max_triples,
+            record_max_blank_nodes: self.record_max_blank_nodes,
+        }
+    }
+
+    /// Bytes at which this node's own feed pages are cut: `page_max_bytes`,
+    /// never more than half of what its own harvester accepts.
+    pub fn page_cut_bytes(&self) -> u64 {
+        self.page_max_bytes
+            .min(self.max_page_bytes as u64 / 2)
+            .max(1)
+    }
+
     /// The fetch limits these settings give.
     pub fn limits(&self) -> FetchLimits {
         FetchLimits {
@@ -98,8 +149,11 @@ pub struct PeerReport {
     pub accepted: u64,
     /// Members already stored (same version, directly or through another path).
     pub known: u64,
-    /// Members refused, by rule.
+    /// Member versions refused for the first time, by rule.
     pub refused: std::collections::BTreeMap<String, u64>,
+    /// Member versions not harvested because no peer in `peers.toml`
+    /// originates them (`unknown-origin`): information, not a refusal.
+    pub unknown_origin: u64,
     /// Pages read (304 included).
     pub pages: u64,
     /// Why the round stopped early, if it did.
@@ -113,24 +167,46 @@ impl PeerReport {
     }
 }
 
-/// Refused members a node remembers per peer so as not to count them twice.
-const MAX_REMEMBERED_REFUSALS: usize = 10_000;
+/// Bytes a member may hold beyond its record's limit: its proof.
+const PROOF_ALLOWANCE_BYTES: usize = 16 * 1024;
 
-/// One refusal, as written to the node's `refused.jsonl`.
+/// One refusal, as written to the node's `refused.jsonl`: once per member
+/// version a peer serves, whatever the rounds that read it again.
 #[derive(Debug, Clone, Serialize)]
 pub struct Refusal {
     /// When.
     pub at: String,
     /// The peer it came from.
     pub peer: String,
-    /// The record IRI.
+    /// The page it was on.
+    pub page: String,
+    /// Its place among the page's members, from 1.
+    pub position: usize,
+    /// The member IRI (`{record}/versions/{n}`).
+    pub member: String,
+    /// The record IRI (from the member IRI when the content cannot be read).
     pub record: String,
-    /// Its version, if it had one.
+    /// Its version (likewise), if it has one.
     pub version: Option<u64>,
     /// The rule.
     pub rule: &'static str,
     /// Why.
     pub reason: String,
+    /// Whether it is information rather than a fault ([`Rule::is_information`]:
+    /// an origin not in `peers.toml`), counted apart.
+    #[serde(skip)]
+    pub information: bool,
+    /// What it is remembered by ([`crate::store::refusal_key`]).
+    #[serde(skip)]
+    pub key: String,
+}
+
+/// The record IRI and version a member IRI `{R}/versions/{n}` names.
+fn parse_member_iri(member: &str) -> (Option<String>, Option<u64>) {
+    match member.rsplit_once("/versions/") {
+        Some((record, n)) => (Some(record.to_owned()), n.parse().ok()),
+        None => (None, None),
+    }
 }
 
 /// A page being fetched ahead of its turn; stopped if dropped unused.
@@ -183,8 +259,100 @@ struct PageOutcome {
     replaces_stored: bool,
 }
 
+/// A version that passed every rule but the shapes.
+struct Accepted {
+    signed: SignedRecord,
+    replaces_stored: bool,
+    /// What the walk held for the record before it.
+    before: Option<(u64, Option<String>)>,
+}
+
+/// A version of a page that passed the rules but the shapes: with its
+/// metadata, its place in the page and the member it was read from.
+type Candidate<'m> = (Accepted, StoreMeta, usize, &'m feed::PageMember);
+
+/// The refusals of one page, as they are found.
+struct Found<'a> {
+    peer: &'a str,
+    page: &'a str,
+    at: &'a str,
+    refusals: Vec<Refusal>,
+}
+
+impl Found<'_> {
+    /// A refused member: record and version from the member IRI when they
+    /// cannot be read from its content; remembered by `identity` (its proof
+    /// value, else a hash of its content).
+    fn refuse(
+        &mut self,
+        member: &str,
+        position: usize,
+        read: Option<(&str, Option<u64>)>,
+        rule: Rule,
+        reason: &str,
+        identity: &str,
+    ) {
+        let (record, version) = parse_member_iri(member);
+        let (record, version) = match read {
+            Some((r, v)) => (r.to_owned(), v.or(version)),
+            None => (record.unwrap_or_else(|| member.to_owned()), version),
+        };
+        self.refusals.push(Refusal {
+            at: self.at.to_owned(),
+            peer: self.peer.to_owned(),
+            page: self.page.to_owned(),
+            position,
+            member: member.to_owned(),
+            record,
+            version,
+            rule: rule.name(),
+            reason: reason.to_owned(),
+            information: rule.is_information(),
+            key: crate::store::refusal_key(member, identity),
+        });
+    }
+
+    /// A refused member that could be read.
+    fn refuse_member(
+        &mut self,
+        m: &feed::PageMember,
+        position: usize,
+        version: Option<u64>,
+        rule: Rule,
+        reason: &str,
+    ) {
+        let identity = match m.found.proofs.as_slice() {
+            [one] => one.proof_value().ok().map(str::to_owned),
+            _ => None,
+        }
+        .unwrap_or_else(|| {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(m.signed_nquads.as_bytes()))
+        });
+        let record = m.record.as_str();
+        self.refuse(
+            m.member.as_str(),
+            position,
+            Some((record, version)),
+            rule,
+            reason,
+            &identity,
+        );
+    }
+}
+
 /// Record → (version, proofValue) of the versions accepted so far in a walk.
 type Seen = HashMap<oxrdf::NamedNode, (u64, Option<String>)>;
+
+/// What judging a page needs to know of the pages judged before it.
+struct WalkMemory {
+    /// Versions accepted in the walk.
+    seen: Seen,
+    /// Records all of whose accepted versions are still in the batch.
+    fresh: HashSet<oxrdf::NamedNode>,
+    /// Keys of the refusals of the walk.
+    refused: HashSet<String>,
+}
 
 /// Versions judged from a peer's pages and not yet stored, with the peer's
 /// state as it will be once they are: stored together, all or nothing.
@@ -195,6 +363,8 @@ struct Batch {
     seen: Seen,
     /// Records whose versions accepted in the walk are all in `items`.
     fresh: HashSet<oxrdf::NamedNode>,
+    /// Keys of the refusals of the walk, written or not.
+    refused_keys: HashSet<String>,
     state: PeerState,
     known: u64,
     refusals: Vec<Refusal>,
@@ -221,6 +391,7 @@ impl Batch {
             items: Vec::new(),
             seen: HashMap::new(),
             fresh: HashSet::new(),
+            refused_keys: HashSet::new(),
             state,
             known: 0,
             refusals: Vec::new(),
@@ -238,24 +409,18 @@ impl Batch {
         state.etag = etag;
         state.page_next = next;
         state.pages += 1;
-        // A member refused before (the page read again as it grows, or a
-        // loop) is neither counted nor logged again.
-        if state.refused_members.len() > MAX_REMEMBERED_REFUSALS {
-            state.refused_members.clear();
+        state.refused_members.clear();
+        // Only refusals never seen before are here (judge_page drops the
+        // others): each is counted once, in the state written with the
+        // page's position, and remembered in the same write.
+        for r in &page.refusals {
+            if r.information {
+                state.not_harvested_unknown_origin += 1;
+            } else {
+                *state.refused.entry(r.rule.to_owned()).or_default() += 1;
+            }
         }
-        let mut refusals = page.refusals;
-        refusals.retain(|r| {
-            state.refused_members.insert(format!(
-                "{} {} {}",
-                r.record,
-                r.version.map_or(String::new(), |v| v.to_string()),
-                r.rule
-            ))
-        });
-        for r in &refusals {
-            *state.refused.entry(r.rule.to_owned()).or_default() += 1;
-        }
-        self.refusals.extend(refusals);
+        self.refusals.extend(page.refusals);
         self.items.extend(page.items);
         self.known += page.known;
         self.replaces_stored |= page.replaces_stored;
@@ -458,8 +623,11 @@ impl Harvester {
         etag: Option<String>,
         batch: &mut Batch,
     ) -> Result<(), String> {
-        let mut queue = VecDeque::from([(start, etag)]);
+        let mut queue = VecDeque::from([(start.clone(), etag)]);
+        // Pages queued, deduplicated, never more than a round may read.
+        let mut queued = HashSet::from([start]);
         let mut visited = HashSet::new();
+        let most_pages = self.config.max_pages_per_round.max(1);
         let mut restarted = false;
         let limit = Duration::from_secs(self.config.round_timeout_secs.max(1));
         let deadline = tokio::time::Instant::now() + limit;
@@ -471,10 +639,17 @@ impl Harvester {
             )
         };
         while let Some((url, etag)) = queue.pop_front() {
-            if !visited.insert(url.clone()) {
+            queued.remove(&url);
+            if visited.contains(&url) {
                 tracing::info!(peer = %peer.id, %url, "relation loops back to a page already read; not followed");
                 continue;
             }
+            if visited.len() >= most_pages {
+                return Err(format!(
+                    "round stopped after {most_pages} pages ([harvest] max_pages_per_round; what was judged is stored, the next round goes on from there)"
+                ));
+            }
+            visited.insert(url.clone());
             let prefetched = prefetch.take().filter(|p| p.url == url && etag.is_none());
             let fetching = async {
                 match prefetched {
@@ -521,6 +696,7 @@ impl Harvester {
                     }
                 }
                 Fetched::Page { quads, etag } => {
+                    self.check_page(&url, &quads)?;
                     let read = tokio::task::spawn_blocking(move || feed::read_page(&quads))
                         .await
                         .map_err(|e| format!("{url}: {e}"))?;
@@ -532,14 +708,15 @@ impl Harvester {
                         .collect();
                     // A feed is mostly a chain of pages: the next one is
                     // fetched while this one is judged.
-                    if let [only] = next.as_slice() {
-                        if queue.is_empty() && !visited.contains(only) {
-                            prefetch = Some(Prefetch::start(
-                                self.client.clone(),
-                                only.clone(),
-                                self.config.limits(),
-                            ));
-                        }
+                    if let [only] = next.as_slice()
+                        && queue.is_empty()
+                        && !visited.contains(only)
+                    {
+                        prefetch = Some(Prefetch::start(
+                            self.client.clone(),
+                            only.clone(),
+                            self.config.limits(),
+                        ));
                     }
                     self.take_page(peer, &url, etag, next.clone(), read, batch, report)
                         .await
@@ -549,10 +726,30 @@ impl Harvester {
             };
             progress.page(report);
             for n in next {
-                if !visited.contains(&n) {
+                if !visited.contains(&n) && queue.len() < most_pages && queued.insert(n.clone()) {
                     queue.push_back((n, None));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Refuses a page declaring more members or relations than allowed,
+    /// before anything in it is read.
+    fn check_page(&self, url: &str, quads: &[oxrdf::Quad]) -> Result<(), String> {
+        let (members, relations) = feed::count_page(quads);
+        let c = &self.config;
+        if members > c.max_page_members {
+            return Err(format!(
+                "{url}: page refused: it declares {members} members; at most {} are accepted ([harvest] max_page_members)",
+                c.max_page_members
+            ));
+        }
+        if relations > c.max_page_relations {
+            return Err(format!(
+                "{url}: page refused: it declares {relations} relations; at most {} are accepted ([harvest] max_page_relations)",
+                c.max_page_relations
+            ));
         }
         Ok(())
     }
@@ -572,15 +769,20 @@ impl Harvester {
     ) -> anyhow::Result<()> {
         let this = self.clone();
         let judged_peer = peer.clone();
-        let mut seen = std::mem::take(&mut batch.seen);
-        let mut fresh = std::mem::take(&mut batch.fresh);
-        let (outcome, seen, fresh) = tokio::task::spawn_blocking(move || {
-            let outcome = this.judge_page(&judged_peer, read, &mut seen, &mut fresh);
-            (outcome, seen, fresh)
+        let page = url.to_owned();
+        let mut memory = WalkMemory {
+            seen: std::mem::take(&mut batch.seen),
+            fresh: std::mem::take(&mut batch.fresh),
+            refused: std::mem::take(&mut batch.refused_keys),
+        };
+        let (outcome, memory) = tokio::task::spawn_blocking(move || {
+            let outcome = this.judge_page(&judged_peer, &page, read, &mut memory);
+            (outcome, memory)
         })
         .await?;
-        batch.seen = seen;
-        batch.fresh = fresh;
+        batch.seen = memory.seen;
+        batch.fresh = memory.fresh;
+        batch.refused_keys = memory.refused;
         let outcome = outcome?;
         // Versions replacing stored ones need a transaction: what the batch
         // holds so far is written first, by the bulk path if it can.
@@ -611,9 +813,10 @@ impl Harvester {
         let store = self.store.clone();
         let peer_id = peer.id.clone();
         let bulk_min = self.config.bulk_min_records;
+        let keys: Vec<String> = batch.refusals.iter().map(|r| r.key.clone()).collect();
         let handle = tokio::task::spawn_blocking(move || {
             store
-                .put_harvested(&items, &peer_id, &mut state, bulk_min)
+                .put_harvested_refusing(&items, &peer_id, &mut state, &keys, bulk_min)
                 .map(|written| (written, items.len() as u64, state))
         });
         batch.writing = Some(Writing {
@@ -650,7 +853,11 @@ impl Harvester {
         // What another path stored meanwhile is skipped, and counted as known.
         report.known += writing.known + offered - stored;
         for r in &writing.refusals {
-            *report.refused.entry(r.rule.to_owned()).or_default() += 1;
+            if r.information {
+                report.unknown_origin += 1;
+            } else {
+                *report.refused.entry(r.rule.to_owned()).or_default() += 1;
+            }
         }
         self.log_refusals(&writing.refusals);
         // The pages judged meanwhile move the position on from there.
@@ -659,60 +866,53 @@ impl Harvester {
         Ok(())
     }
 
-    /// Judges every member of a page by the harvest rules; `seen` holds the
-    /// versions accepted earlier in the walk and takes this page's, `fresh`
-    /// the records all of whose accepted versions are still in the batch.
+    /// Judges every member of a page by the harvest rules; `memory` holds
+    /// what the walk accepted and refused before and takes this page's.
+    /// Refusals already made (in this walk, or stored) are left out.
     fn judge_page(
         &self,
         peer: &Peer,
+        page: &str,
         read: feed::ReadPage,
-        seen: &mut Seen,
-        fresh: &mut HashSet<oxrdf::NamedNode>,
+        memory: &mut WalkMemory,
     ) -> anyhow::Result<PageOutcome> {
+        let limits = self.config.record_limits();
         let judge = Judge {
             self_id: &self.self_id,
             self_base: &self.self_base,
             peers: &self.peers,
             store: &self.store,
             validator: &self.validator,
+            limits: &limits,
         };
         let at = now();
-        let mut outcome = PageOutcome {
-            refusals: read
-                .unreadable
-                .iter()
-                .map(|(member, why)| Refusal {
-                    at: at.clone(),
-                    peer: peer.id.clone(),
-                    record: member.clone(),
-                    version: None,
-                    rule: Rule::Malformed.name(),
-                    reason: why.clone(),
-                })
-                .collect(),
-            ..Default::default()
+        let mut found = Found {
+            peer: &peer.id,
+            page,
+            at: &at,
+            refusals: Vec::new(),
         };
+        for u in &read.unreadable {
+            found.refuse(
+                &u.member,
+                u.position,
+                None,
+                Rule::Malformed,
+                &u.reason,
+                &u.digest,
+            );
+        }
+        let mut outcome = PageOutcome::default();
         let mut candidates = Vec::new();
-        for m in &read.members {
-            match judge.decide(m, seen)? {
+        for (m, &position) in read.members.iter().zip(&read.member_positions) {
+            let decision = self.decide_member(&judge, &limits, m, &memory.seen)?;
+            match decision {
                 Decision::Accept {
                     signed,
                     origin,
                     verified_with,
                     replaces_stored,
                 } => {
-                    let version = signed.record.version().unwrap_or(0);
-                    let before = seen.insert(
-                        signed.record.iri.clone(),
-                        (version, signed.proof.proof_value().ok().map(str::to_owned)),
-                    );
-                    // A version of a record written earlier in the walk
-                    // replaces a stored one too.
-                    let replaces_stored = replaces_stored
-                        || (before.is_some() && !fresh.contains(&signed.record.iri));
-                    if !replaces_stored {
-                        fresh.insert(signed.record.iri.clone());
-                    }
                     let meta = StoreMeta {
                         origin,
                         source: peer.base_url.clone(),
@@ -720,54 +920,125 @@ impl Harvester {
                         verified_with,
                         signed_nquads: Some(m.signed_nquads.clone()),
                     };
-                    candidates.push((signed, meta, replaces_stored, before));
+                    let accepted = Self::accept(signed, replaces_stored, memory);
+                    candidates.push((accepted, meta, position, m));
                 }
                 Decision::Known => outcome.known += 1,
-                Decision::Refuse(rule, reason) => outcome.refusals.push(Refusal {
-                    at: at.clone(),
-                    peer: peer.id.clone(),
-                    record: m.record.as_str().to_owned(),
-                    version: m.found.record.version(),
-                    rule: rule.name(),
-                    reason,
-                }),
-            }
-        }
-        // Rule 3's shapes, for the whole page at once.
-        let records: Vec<&crate::record::Record> =
-            candidates.iter().map(|(s, ..)| &s.record).collect();
-        let verdicts = judge.shapes(&records);
-        for ((signed, meta, replaces_stored, before), verdict) in
-            candidates.into_iter().zip(verdicts)
-        {
-            match verdict {
-                None => {
-                    outcome.replaces_stored |= replaces_stored;
-                    outcome.items.push((signed, meta));
-                }
-                Some(reason) => {
-                    // Not accepted after all: the batch's version stands.
-                    match before {
-                        Some(b) => seen.insert(signed.record.iri.clone(), b),
-                        None => seen.remove(&signed.record.iri),
-                    };
-                    outcome.refusals.push(Refusal {
-                        at: at.clone(),
-                        peer: peer.id.clone(),
-                        record: signed.record.iri.as_str().to_owned(),
-                        version: signed.record.version(),
-                        rule: Rule::Shapes.name(),
-                        reason,
-                    })
+                Decision::Refuse(rule, reason) => {
+                    let version = m.found.record.version();
+                    found.refuse_member(m, position, version, rule, &reason);
                 }
             }
         }
+        Self::check_shapes(&judge, candidates, memory, &mut found, &mut outcome);
+        outcome.refusals = self.first_refusals(&peer.id, found.refusals, &mut memory.refused)?;
         Ok(outcome)
     }
 
+    /// Rule 3's shapes, for the versions of a page that passed the other
+    /// rules, at once.
+    fn check_shapes(
+        judge: &Judge<'_>,
+        candidates: Vec<Candidate<'_>>,
+        memory: &mut WalkMemory,
+        found: &mut Found<'_>,
+        outcome: &mut PageOutcome,
+    ) {
+        let records: Vec<&crate::record::Record> =
+            candidates.iter().map(|(a, ..)| &a.signed.record).collect();
+        let verdicts = judge.shapes(&records);
+        for ((accepted, meta, position, m), verdict) in candidates.into_iter().zip(verdicts) {
+            match verdict {
+                None => {
+                    outcome.replaces_stored |= accepted.replaces_stored;
+                    outcome.items.push((accepted.signed, meta));
+                }
+                Some(reason) => {
+                    // Not accepted after all: the batch's version stands.
+                    let iri = accepted.signed.record.iri.clone();
+                    match accepted.before {
+                        Some(b) => memory.seen.insert(iri, b),
+                        None => memory.seen.remove(&iri),
+                    };
+                    let version = accepted.signed.record.version();
+                    found.refuse_member(m, position, version, Rule::Shapes, &reason);
+                }
+            }
+        }
+    }
+
+    /// The harvest rules for one member, after the bytes it may hold.
+    fn decide_member(
+        &self,
+        judge: &Judge<'_>,
+        limits: &RecordLimits,
+        m: &feed::PageMember,
+        seen: &Seen,
+    ) -> anyhow::Result<Decision> {
+        let most = limits
+            .record_max_bytes
+            .saturating_add(PROOF_ALLOWANCE_BYTES);
+        if m.signed_nquads.len() > most {
+            return Ok(Decision::Refuse(
+                Rule::Limits,
+                format!(
+                    "the member is {} bytes with its proof; at most {most} are accepted",
+                    m.signed_nquads.len()
+                ),
+            ));
+        }
+        judge.decide(m, seen)
+    }
+
+    /// Notes an accepted version in the walk's memory.
+    fn accept(signed: SignedRecord, replaces_stored: bool, memory: &mut WalkMemory) -> Accepted {
+        let version = signed.record.version().unwrap_or(0);
+        let before = memory.seen.insert(
+            signed.record.iri.clone(),
+            (version, signed.proof.proof_value().ok().map(str::to_owned)),
+        );
+        // A version of a record written earlier in the walk replaces a
+        // stored one too.
+        let replaces_stored =
+            replaces_stored || (before.is_some() && !memory.fresh.contains(&signed.record.iri));
+        if !replaces_stored {
+            memory.fresh.insert(signed.record.iri.clone());
+        }
+        Accepted {
+            signed,
+            replaces_stored,
+            before,
+        }
+    }
+
+    /// The refusals made for the first time: neither earlier in the walk
+    /// nor remembered in the store from an earlier round.
+    fn first_refusals(
+        &self,
+        peer: &str,
+        refusals: Vec<Refusal>,
+        walked: &mut HashSet<String>,
+    ) -> anyhow::Result<Vec<Refusal>> {
+        let mut first = Vec::new();
+        for r in refusals {
+            if walked.contains(&r.key) || self.store.was_refused(peer, &r.key)? {
+                continue;
+            }
+            walked.insert(r.key.clone());
+            first.push(r);
+        }
+        Ok(first)
+    }
+
+    /// Logs each refusal once: a line in the log (information for an
+    /// unknown origin, a warning otherwise) and one in `refused.jsonl`.
     fn log_refusals(&self, refusals: &[Refusal]) {
         for r in refusals {
-            tracing::warn!(peer = %r.peer, record = %r.record, version = ?r.version, rule = r.rule, "refused: {}", r.reason);
+            if r.information {
+                tracing::info!(peer = %r.peer, page = %r.page, position = r.position, record = %r.record, version = ?r.version, "not harvested, origin not in peers.toml: {}", r.reason);
+            } else {
+                tracing::warn!(peer = %r.peer, page = %r.page, position = r.position, record = %r.record, version = ?r.version, rule = r.rule, "refused: {}", r.reason);
+            }
         }
         let Some(path) = &self.refusal_log else {
             return;
@@ -775,22 +1046,34 @@ impl Harvester {
         if refusals.is_empty() {
             return;
         }
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .and_then(|mut f| {
-                let mut lines = String::new();
-                for r in refusals {
-                    lines.push_str(&serde_json::to_string(r).unwrap_or_default());
-                    lines.push('\n');
-                }
-                f.write_all(lines.as_bytes())
-            });
-        if let Err(e) = written {
+        let mut lines = String::new();
+        for r in refusals {
+            match serde_json::to_string(r) {
+                Ok(line) => lines.push_str(&line),
+                Err(e) => tracing::warn!("cannot write a refusal as JSON: {e}"),
+            }
+            lines.push('\n');
+        }
+        if let Err(e) = append_rotating(path, lines.as_bytes(), self.config.max_refusal_log_bytes) {
             tracing::warn!("cannot write {}: {e}", path.display());
         }
     }
+}
+
+/// Appends `bytes` to the file at `path`; first renames it `{path}.1`
+/// (replacing the older one) when they would take it past `max` bytes.
+fn append_rotating(path: &std::path::Path, bytes: &[u8], max: u64) -> std::io::Result<()> {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    if size > 0 && size + bytes.len() as u64 > max {
+        let mut old = path.as_os_str().to_owned();
+        old.push(".1");
+        std::fs::rename(path, old)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?
+        .write_all(bytes)
 }
 
 /// Runs a round at once, then every `interval` (± 10 % jitter), forever:
@@ -813,5 +1096,36 @@ pub async fn run_periodically(harvester: Harvester, interval: Duration) {
         let _ = getrandom::fill(&mut bytes);
         let spread = (u64::from_le_bytes(bytes) % 2001) as f64 / 1000.0 - 1.0;
         tokio::time::sleep(interval.mul_f64(1.0 + 0.1 * spread)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_log_is_rotated_keeping_one_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("refused.jsonl");
+        let old = dir.path().join("refused.jsonl.1");
+        append_rotating(&path, b"one\n", 10).unwrap();
+        append_rotating(&path, b"two\n", 10).unwrap();
+        assert!(!old.exists());
+        append_rotating(&path, b"three\n", 10).unwrap();
+        assert_eq!(std::fs::read_to_string(&old).unwrap(), "one\ntwo\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "three\n");
+        append_rotating(&path, b"four\n", 10).unwrap();
+        append_rotating(&path, b"five\n", 10).unwrap();
+        assert_eq!(std::fs::read_to_string(&old).unwrap(), "three\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "four\nfive\n");
+    }
+
+    #[test]
+    fn a_member_iri_names_its_record_and_version() {
+        assert_eq!(
+            parse_member_iri("https://n.example/records/a/versions/12"),
+            (Some("https://n.example/records/a".into()), Some(12))
+        );
+        assert_eq!(parse_member_iri("https://n.example/x"), (None, None));
     }
 }

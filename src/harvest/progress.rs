@@ -17,6 +17,18 @@ pub trait Progress: Send + Sync {
     fn finish(&self, _report: &PeerReport) {}
 }
 
+/// Members of unknown origin, apart from refusals: information.
+fn not_harvested(r: &PeerReport) -> String {
+    if r.unknown_origin == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {} not harvested (origin not in peers.toml)",
+            r.unknown_origin
+        )
+    }
+}
+
 /// Shows nothing (the server logs a line per peer and round).
 pub struct Quiet;
 
@@ -32,11 +44,12 @@ impl Progress for Lines {
 
     fn page(&self, r: &PeerReport) {
         eprintln!(
-            "{}: page {} read, {} accepted, {} refused",
+            "{}: page {} read, {} accepted, {} refused{}",
             r.peer,
             r.pages,
             r.accepted,
-            r.refused_total()
+            r.refused_total(),
+            not_harvested(r)
         );
     }
 
@@ -73,10 +86,11 @@ impl Bars {
 
     fn message(r: &PeerReport) -> String {
         format!(
-            "{} accepted, {} known, {} refused, {} pages",
+            "{} accepted, {} known, {} refused{}, {} pages",
             r.accepted,
             r.known,
             r.refused_total(),
+            not_harvested(r),
             r.pages
         )
     }

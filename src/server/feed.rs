@@ -188,16 +188,13 @@ pub async fn page(
     let store = state.store.clone();
     let base = state.config.base_url.clone();
     let built = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(bool, Vec<u8>)>> {
-        let (count, page_size) = store.feed_state()?;
-        let from = index.saturating_mul(page_size);
-        if from > count {
+        // Where pages start is stored as members are appended (cut by count
+        // and by bytes), so a full page never changes.
+        let Some(page) = store.feed_page(index)? else {
             return Ok(None);
-        }
-        let to = (from + page_size).min(count);
-        let full = to - from == page_size;
-        let members = store.members(from, to)?;
-        let quads = feed::page_document(&base, index, full, &members)?;
-        Ok(Some((full, serialize(&quads, media_type)?)))
+        };
+        let quads = feed::page_document(&base, index, page.full, &page.members)?;
+        Ok(Some((page.full, serialize(&quads, media_type)?)))
     })
     .await;
     match built {

@@ -10,6 +10,18 @@
 //! `ccis:signedContent` holds the version with its proof as N-Quads exactly as
 //! it was signed or verified, so the feed serves the same bytes to every
 //! harvester whatever Oxigraph does to typed literals.
+//!
+//! Pages are cut when members are appended, by count (`page_size`) and by
+//! bytes (`page_max_bytes`), and the cuts are stored, so a page never changes
+//! once the next one is open, whatever the settings become:
+//!
+//! ```text
+//! <{base}/feed> ccis:lastPage 7 .
+//! <{base}/feed/7> ccis:pageStart 1402 ; ccis:pageBytes 3911223 .
+//! ```
+//!
+//! A page with no `ccis:pageStart` (a feed written before cuts were stored)
+//! starts at `index × page_size`.
 
 use super::{NodeStore, StoreMeta};
 use crate::signed::SignedRecord;
@@ -18,6 +30,74 @@ use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::store::{StorageError, Transaction};
 use oxrdf::vocab::xsd;
 use oxrdf::{GraphName, GraphNameRef, Literal, NamedNode, NamedNodeRef, Quad, QuadRef, Term};
+
+/// Where page `k` starts (feed position), for pages opened by a cut.
+const PAGE_START: NamedNodeRef<'static> =
+    NamedNodeRef::new_unchecked("https://w3id.org/ccis/ns#pageStart");
+/// The bytes of the members of a page so far (the largest value counts).
+const PAGE_BYTES: NamedNodeRef<'static> =
+    NamedNodeRef::new_unchecked("https://w3id.org/ccis/ns#pageBytes");
+/// The index of the newest page (the largest value counts).
+const LAST_PAGE: NamedNodeRef<'static> =
+    NamedNodeRef::new_unchecked("https://w3id.org/ccis/ns#lastPage");
+
+/// What a page weighs beyond its members (stream and page description).
+const PAGE_OVERHEAD_BYTES: u64 = 2048;
+
+/// One page of the feed, as served.
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    /// Its members, in feed order.
+    pub members: Vec<FeedMember>,
+    /// Whether the next page is open: then this one never changes again.
+    pub full: bool,
+}
+
+/// The bytes one member adds to a page served as N-Quads: its signed
+/// N-Quads, each statement moved into the member's graph, and the four
+/// statements describing it.
+pub fn member_page_bytes(member: &str, signed_nquads: &str) -> u64 {
+    let statements = signed_nquads.lines().count() + 4;
+    (signed_nquads.len() + statements * (member.len() + 4) + 256) as u64
+}
+
+/// The newest page of the feed and how the next members are placed in it:
+/// a new page opens when a member would take the page past `max_bytes`
+/// (unless the page is empty), and as soon as it holds `page_size` members.
+#[derive(Debug, Clone)]
+pub(super) struct PageCut {
+    /// The newest page.
+    pub page: u64,
+    /// Members in it.
+    members: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    page_size: u64,
+    max_bytes: u64,
+    /// Pages opened while placing members: (index, first position).
+    pub opened: Vec<(u64, u64)>,
+}
+
+impl PageCut {
+    /// Places the member at `position`, of `bytes`.
+    pub fn place(&mut self, position: u64, bytes: u64) {
+        if self.members > 0 && self.bytes + bytes > self.max_bytes {
+            self.open(position);
+        }
+        self.members += 1;
+        self.bytes += bytes;
+        if self.members >= self.page_size {
+            self.open(position + 1);
+        }
+    }
+
+    fn open(&mut self, start: u64) {
+        self.page += 1;
+        self.members = 0;
+        self.bytes = PAGE_OVERHEAD_BYTES;
+        self.opened.push((self.page, start));
+    }
+}
 
 /// One version in the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,13 +154,13 @@ impl NodeStore {
 
     fn feed_number(
         &self,
-        reader: &Transaction<'_>,
+        reader: &dyn super::QuadReader,
         predicate: NamedNodeRef<'_>,
     ) -> Result<Option<u64>, StorageError> {
         // The largest: a bulk write adds the new count beside the old one,
         // which a transaction removes afterwards (both only ever grow).
         let mut max = None;
-        for q in reader.quads_for_pattern(
+        for q in reader.quads(
             Some(self.feed.as_ref().into()),
             Some(predicate),
             None,
@@ -93,11 +173,182 @@ impl NodeStore {
         Ok(max)
     }
 
-    pub(super) fn member_count_in(&self, tx: &Transaction<'_>) -> Result<u64, StorageError> {
+    fn page_subject(&self, index: u64) -> NamedNode {
+        NamedNode::new_unchecked(format!("{}/{index}", self.feed.as_str()))
+    }
+
+    /// The largest number `subject predicate` holds in the feed graph.
+    fn largest(
+        &self,
+        reader: &dyn super::QuadReader,
+        subject: NamedNodeRef<'_>,
+        predicate: NamedNodeRef<'_>,
+    ) -> Result<Option<u64>, StorageError> {
+        let mut max = None;
+        for q in reader.quads(
+            Some(subject.into()),
+            Some(predicate),
+            None,
+            Some(self.feed_graph()),
+        ) {
+            if let Some(n) = as_u64(&q?.object) {
+                max = max.max(Some(n));
+            }
+        }
+        Ok(max)
+    }
+
+    /// Replaces every `subject predicate` number in the feed graph by `n`.
+    fn replace_number(
+        &self,
+        tx: &mut Transaction<'_>,
+        subject: NamedNodeRef<'_>,
+        predicate: NamedNodeRef<'_>,
+        n: u64,
+    ) -> Result<(), StorageError> {
+        let graph = self.feed_graph();
+        let old: Vec<_> = tx
+            .quads_for_pattern(Some(subject.into()), Some(predicate), None, Some(graph))
+            .collect::<Result<_, _>>()?;
+        for q in &old {
+            tx.remove(q);
+        }
+        tx.insert(QuadRef::new(subject, predicate, &integer(n), graph));
+        Ok(())
+    }
+
+    /// The newest page: stored, else (cuts not stored yet) by count.
+    fn last_page_in(
+        &self,
+        tx: &Transaction<'_>,
+        count: u64,
+        page_size: u64,
+    ) -> Result<u64, StorageError> {
+        Ok(self
+            .largest(tx, self.feed.as_ref(), LAST_PAGE)?
+            .unwrap_or(count / page_size.max(1)))
+    }
+
+    /// Where page `index` starts: stored, else `index × page_size`.
+    fn page_start_in(
+        &self,
+        tx: &Transaction<'_>,
+        index: u64,
+        page_size: u64,
+    ) -> Result<u64, StorageError> {
+        let subject = self.page_subject(index);
+        Ok(self
+            .largest(tx, subject.as_ref(), PAGE_START)?
+            .unwrap_or(index.saturating_mul(page_size)))
+    }
+
+    /// The newest page of a feed of `count` members, ready to place more.
+    pub(super) fn page_cut_in(
+        &self,
+        tx: &Transaction<'_>,
+        count: u64,
+        page_size: u64,
+    ) -> anyhow::Result<PageCut> {
+        let page = self.last_page_in(tx, count, page_size)?;
+        let start = self.page_start_in(tx, page, page_size)?.min(count);
+        let subject = self.page_subject(page);
+        let bytes = match self.largest(tx, subject.as_ref(), PAGE_BYTES)? {
+            Some(b) => b,
+            None => self
+                .members(start, count)?
+                .iter()
+                .map(|m| member_page_bytes(m.member.as_str(), &m.signed_nquads))
+                .sum::<u64>()
+                .saturating_add(PAGE_OVERHEAD_BYTES),
+        };
+        Ok(PageCut {
+            page,
+            members: count - start,
+            bytes,
+            page_size: page_size.max(1),
+            max_bytes: self.page_max_bytes,
+            opened: Vec::new(),
+        })
+    }
+
+    /// Writes where the pages opened by `cut` start and what the newest
+    /// one holds, in place of the old values.
+    pub(super) fn write_cut(
+        &self,
+        tx: &mut Transaction<'_>,
+        cut: &PageCut,
+    ) -> Result<(), StorageError> {
+        let graph = self.feed_graph();
+        for (index, start) in &cut.opened {
+            let subject = self.page_subject(*index);
+            tx.insert(QuadRef::new(&subject, PAGE_START, &integer(*start), graph));
+        }
+        self.replace_number(tx, self.feed.as_ref(), LAST_PAGE, cut.page)?;
+        let subject = self.page_subject(cut.page);
+        self.replace_number(tx, subject.as_ref(), PAGE_BYTES, cut.bytes)
+    }
+
+    /// The quads of [`Self::write_cut`], for the bulk loader: added beside
+    /// the old values, which the largest-wins readers then ignore.
+    pub(super) fn cut_quads(&self, cut: &PageCut) -> Vec<Quad> {
+        let graph = GraphName::NamedNode(self.feed.clone());
+        let mut quads: Vec<Quad> = cut
+            .opened
+            .iter()
+            .map(|(index, start)| {
+                Quad::new(
+                    self.page_subject(*index),
+                    PAGE_START,
+                    integer(*start),
+                    graph.clone(),
+                )
+            })
+            .collect();
+        quads.push(Quad::new(
+            self.feed.clone(),
+            LAST_PAGE,
+            integer(cut.page),
+            graph.clone(),
+        ));
+        quads.push(Quad::new(
+            self.page_subject(cut.page),
+            PAGE_BYTES,
+            integer(cut.bytes),
+            graph,
+        ));
+        quads
+    }
+
+    /// Page `index` of the feed as stored: `None` if it is not open yet.
+    pub fn feed_page(&self, index: u64) -> anyhow::Result<Option<FeedPage>> {
+        let tx = self.store.start_transaction()?;
+        let count = self.member_count_in(&tx)?;
+        let page_size = self.page_size_in(&tx)?;
+        let last = self.last_page_in(&tx, count, page_size)?;
+        if index > last {
+            return Ok(None);
+        }
+        let from = self.page_start_in(&tx, index, page_size)?.min(count);
+        let (to, full) = if index == last {
+            (count, false)
+        } else {
+            (
+                self.page_start_in(&tx, index + 1, page_size)?.min(count),
+                true,
+            )
+        };
+        drop(tx);
+        Ok(Some(FeedPage {
+            members: self.members(from, to.max(from))?,
+            full,
+        }))
+    }
+
+    pub(super) fn member_count_in(&self, tx: &dyn super::QuadReader) -> Result<u64, StorageError> {
         Ok(self.feed_number(tx, vocab::MEMBER_COUNT)?.unwrap_or(0))
     }
 
-    pub(super) fn page_size_in(&self, tx: &Transaction<'_>) -> Result<u64, StorageError> {
+    pub(super) fn page_size_in(&self, tx: &dyn super::QuadReader) -> Result<u64, StorageError> {
         Ok(self
             .feed_number(tx, vocab::PAGE_SIZE)?
             .unwrap_or(self.page_size))
@@ -138,24 +389,29 @@ impl NodeStore {
         Ok(())
     }
 
+    /// Appends a version to the feed log at `position`, placing it in a page.
     pub(super) fn append_member(
         &self,
         tx: &mut Transaction<'_>,
         signed: &SignedRecord,
         meta: &StoreMeta,
         position: u64,
+        cut: &mut PageCut,
     ) -> Result<(), StorageError> {
-        tx.extend(&self.member_quads(signed, meta, position)?);
+        let (quads, bytes) = self.member_quads(signed, meta, position)?;
+        tx.extend(&quads);
+        cut.place(position, bytes);
         Ok(())
     }
 
-    /// The feed log entry of a stored version at `position`.
+    /// The feed log entry of a stored version at `position`, and the bytes
+    /// it adds to a page ([`member_page_bytes`]).
     pub(super) fn member_quads(
         &self,
         signed: &SignedRecord,
         meta: &StoreMeta,
         position: u64,
-    ) -> Result<Vec<Quad>, std::io::Error> {
+    ) -> Result<(Vec<Quad>, u64), std::io::Error> {
         let record = &signed.record;
         let version = record.version().unwrap_or(0);
         let member = member_iri(record.iri.as_str(), version);
@@ -163,6 +419,7 @@ impl NodeStore {
             Some(text) => text.clone(),
             None => signed_nquads(signed)?,
         };
+        let bytes = member_page_bytes(member.as_str(), &content);
         let graph = GraphName::NamedNode(self.feed.clone());
         let statements: [(NamedNodeRef<'_>, Term); 5] = [
             (vocab::DCT_IS_VERSION_OF, record.iri.clone().into()),
@@ -178,28 +435,26 @@ impl NodeStore {
                 Literal::new_simple_literal(content).into(),
             ),
         ];
-        Ok(statements
+        let quads = statements
             .into_iter()
             .map(|(p, o)| Quad::new(member.clone(), p, o, graph.clone()))
-            .collect())
+            .collect();
+        Ok((quads, bytes))
     }
 
     /// How many versions the feed holds.
     pub fn member_count(&self) -> anyhow::Result<u64> {
-        let tx = self.store.start_transaction()?;
-        Ok(self.member_count_in(&tx)?)
+        Ok(self.read(|r| self.member_count_in(r))?)
     }
 
     /// Members per feed page: fixed by the first write, else the configured size.
     pub fn page_size(&self) -> anyhow::Result<u64> {
-        let tx = self.store.start_transaction()?;
-        Ok(self.page_size_in(&tx)?)
+        Ok(self.read(|r| self.page_size_in(r))?)
     }
 
     /// The member count and page size read together, from one snapshot.
     pub fn feed_state(&self) -> anyhow::Result<(u64, u64)> {
-        let tx = self.store.start_transaction()?;
-        Ok((self.member_count_in(&tx)?, self.page_size_in(&tx)?))
+        Ok(self.read(|r| Ok((self.member_count_in(r)?, self.page_size_in(r)?)))?)
     }
 
     /// The members at positions `from..to`, in order.

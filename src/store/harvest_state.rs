@@ -30,17 +30,40 @@ pub struct PeerState {
     pub consecutive_failures: u64,
     /// Versions accepted from this peer, in all.
     pub accepted: u64,
-    /// Members refused, by harvest rule.
+    /// Member versions refused, by harvest rule, each counted once ever.
     pub refused: BTreeMap<String, u64>,
+    /// Member versions not harvested because no peer in `peers.toml`
+    /// originates them (rule `unknown-origin`): information, not a fault.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_harvested_unknown_origin: u64,
     /// Pages read, in all.
     pub pages: u64,
-    /// Members already refused (record, version, rule), so that reading a
-    /// page again does not count them again.
-    #[serde(skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    /// Read from states written by older versions and dropped: refused
+    /// members are now remembered in the store (see [`refusal_key`]).
+    #[serde(skip_serializing)]
     pub refused_members: std::collections::BTreeSet<String>,
     /// How many times this state was written: when a bulk write left an
     /// older state beside it, the highest revision is the current one.
     pub revision: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Where the refused member versions of a peer are remembered.
+const REFUSED_MEMBER: oxrdf::NamedNodeRef<'static> =
+    oxrdf::NamedNodeRef::new_unchecked("https://w3id.org/ccis/ns#refusedMember");
+
+/// The key under which a refused member version is remembered: the member
+/// IRI and its proof value (or, without one, a hash of its content), hashed.
+pub fn refusal_key(member: &str, proof_value_or_content_hash: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(member.as_bytes());
+    h.update([0u8]);
+    h.update(proof_value_or_content_hash.as_bytes());
+    hex::encode(&h.finalize()[..16])
 }
 
 fn parse_state(term: &Term) -> PeerState {
@@ -93,15 +116,15 @@ impl NodeStore {
             Some(GraphNameRef::NamedNode(graph.as_ref())),
         ) {
             let q = q?;
-            if let NamedOrBlankNode::NamedNode(s) = &q.subject {
-                if let Some(id) = s.as_str().strip_prefix(&prefix) {
-                    let state = parse_state(&q.object);
-                    let newer = out
-                        .get(id)
-                        .is_none_or(|old: &PeerState| state.revision >= old.revision);
-                    if newer {
-                        out.insert(id.to_owned(), state);
-                    }
+            if let NamedOrBlankNode::NamedNode(s) = &q.subject
+                && let Some(id) = s.as_str().strip_prefix(&prefix)
+            {
+                let state = parse_state(&q.object);
+                let newer = out
+                    .get(id)
+                    .is_none_or(|old: &PeerState| state.revision >= old.revision);
+                if newer {
+                    out.insert(id.to_owned(), state);
                 }
             }
         }
@@ -172,6 +195,23 @@ impl NodeStore {
             }
         }
         Ok(())
+    }
+
+    /// The quad remembering that `peer` served a refused member (`key` of
+    /// [`refusal_key`]).
+    pub(super) fn refused_quad(&self, peer: &str, key: &str) -> Quad {
+        Quad::new(
+            self.peer_subject(peer),
+            REFUSED_MEMBER,
+            Literal::new_simple_literal(key),
+            self.harvest_graph(),
+        )
+    }
+
+    /// Whether `peer` served this refused member before (stored with the
+    /// position of the page it was on).
+    pub fn was_refused(&self, peer: &str, key: &str) -> anyhow::Result<bool> {
+        Ok(self.store.contains(&self.refused_quad(peer, key))?)
     }
 
     /// Writes a peer's state on its own (after a failed round).
