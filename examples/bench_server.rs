@@ -122,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
     let store = node.store.clone();
     let options = ccis::server::ServerOptions {
         query_timeout: Duration::from_secs(120),
+        ..Default::default()
     };
     let state = ccis::server::AppState::new(node, &Default::default(), options);
     tokio::spawn(async move { axum::serve(listener, ccis::server::router(state)).await });

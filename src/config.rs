@@ -37,14 +37,39 @@ pub struct NodeConfig {
     pub harvest: crate::harvest::HarvestConfig,
 }
 
-/// `[server]` in `ccis.toml`.
+/// `[server]` in `ccis.toml`. Every limit here has a default; docs/sparql.md
+/// ("Limits and abuse") describes each.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Members per feed page (fixed once the feed has its first member).
     pub page_size: u64,
-    /// Most seconds a SPARQL query may run.
+    /// Most seconds a SPARQL query may run (used when `query_timeout_ms` is unset).
     pub query_timeout_secs: u64,
+    /// Most milliseconds a SPARQL query may run; overrides `query_timeout_secs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_timeout_ms: Option<u64>,
+    /// Largest SPARQL query text accepted, in bytes.
+    pub max_query_bytes: usize,
+    /// Deepest nesting of brackets (`(`, `[`, `{`) accepted in a SPARQL query.
+    pub max_query_depth: usize,
+    /// SPARQL queries evaluated at the same time.
+    pub max_concurrent_queries: usize,
+    /// SPARQL queries waiting for a turn; more are refused with 503.
+    pub max_queued_queries: usize,
+    /// Address space of one SPARQL query's worker process, in MiB.
+    pub query_memory_mib: u64,
+    /// Largest serialized SPARQL result the server relays, in bytes.
+    pub max_result_bytes: u64,
+    /// Most milliseconds a client may take to send a request's headers.
+    pub header_timeout_ms: u64,
+    /// Milliseconds after which a connection with no request in flight and no
+    /// traffic is closed.
+    pub idle_timeout_ms: u64,
+    /// Most connections open at once (never more than the open-files limit allows).
+    pub max_connections: usize,
+    /// Milliseconds requests in flight may take to finish after SIGTERM.
+    pub shutdown_grace_ms: u64,
     /// Largest request body the operator API accepts, in bytes.
     pub max_body_bytes: usize,
     /// SHA-256 (hex) of the operator API's bearer token; no token, no API.
@@ -57,6 +82,17 @@ impl Default for ServerConfig {
         Self {
             page_size: crate::store::DEFAULT_PAGE_SIZE,
             query_timeout_secs: 10,
+            query_timeout_ms: None,
+            max_query_bytes: 64 * 1024,
+            max_query_depth: 32,
+            max_concurrent_queries: 4,
+            max_queued_queries: 32,
+            query_memory_mib: 2048,
+            max_result_bytes: 256 * 1024 * 1024,
+            header_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 1024,
+            shutdown_grace_ms: 5_000,
             max_body_bytes: 2 * 1024 * 1024,
             api_token_sha256: None,
         }
@@ -143,12 +179,10 @@ impl NodeConfig {
                 self.server.page_size
             );
         }
-        if let Some(h) = &self.server.api_token_sha256 {
-            if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-                bail!(
-                    "server.api_token_sha256 must be 64 hex digits (create one with `ccis token`)"
-                );
-            }
+        if let Some(h) = &self.server.api_token_sha256
+            && (h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            bail!("server.api_token_sha256 must be 64 hex digits (create one with `ccis token`)");
         }
         Ok(())
     }

@@ -1,11 +1,15 @@
 use clap::Parser;
 
-/// mimalloc rather than the system allocator: parsing, SHACL and the bulk
-/// loader allocate many small objects (see docs/harvesting.md, "Speed").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
+    // `ccis serve` runs each SPARQL query in a child: `ccis __sparql-worker DIR`.
+    let mut args = std::env::args_os().skip(1);
+    if args
+        .next()
+        .is_some_and(|a| a == ccis::server::WORKER_COMMAND)
+    {
+        let dir = std::path::PathBuf::from(args.next().unwrap_or_default());
+        return ccis::server::worker_main(&dir);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

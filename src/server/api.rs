@@ -158,7 +158,11 @@ pub async fn publish(
             "request body",
             &PinnedContexts::default(),
         )?;
-        let records = record::split_into_records(quads, &node.config.base_url)?;
+        let records = record::split_into_records_with(
+            quads,
+            &node.config.base_url,
+            &node.config.harvest.record_limits(),
+        )?;
         if records.is_empty() {
             anyhow::bail!("the body holds no record of this node ({base}records/…)");
         }

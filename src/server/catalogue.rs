@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 const LANGUAGES: &[&str] = &["en", "fr", "es", "sv", "lv"];
 /// Records per page.
 const PER_PAGE: u64 = 50;
+/// The last page number served (further ones would only be empty).
+const MAX_PAGE: u64 = u64::MAX / PER_PAGE - 1;
 
 struct Words {
     heading: &'static str,
@@ -140,7 +142,12 @@ pub async fn index(
     headers: HeaderMap,
 ) -> Response {
     let lang = language(&params, &headers);
-    let page: u64 = params.get("page").and_then(|p| p.parse().ok()).unwrap_or(0);
+    // Any number is accepted; past the last page, the page is empty.
+    let page: u64 = params
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0)
+        .min(MAX_PAGE);
     let store = state.store.clone();
     let query = format!(
         "SELECT ?r ?title ?classLabel ?origin ?status WHERE {{
@@ -156,7 +163,7 @@ pub async fn index(
         title = vocab::DCT_TITLE.as_str(),
         vocabulary = crate::store::VOCABULARY_GRAPH,
         limit = PER_PAGE + 1,
-        offset = page * PER_PAGE,
+        offset = page.saturating_mul(PER_PAGE),
     );
     let rows = tokio::task::spawn_blocking(move || -> anyhow::Result<BTreeMap<String, Row>> {
         let mut rows: BTreeMap<String, Row> = BTreeMap::new();
@@ -191,9 +198,7 @@ pub async fn index(
     let has_next = rows.len() as u64 > PER_PAGE;
     let mut html = format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{h} — {name}</title><style>body{{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem}}\
-         table{{border-collapse:collapse;width:100%}}td,th{{text-align:left;padding:.3rem;border-bottom:1px solid #ddd}}\
-         .withdrawn{{color:#888;text-decoration:line-through}}</style></head><body>\
+         <title>{h} — {name}</title><link rel=\"stylesheet\" href=\"/style.css\"></head><body>\
          <h1>{h}</h1><p>{name} ({country}) · {intro} <a href=\"/feed\">/feed</a> · <a href=\"/sparql\">/sparql</a> · <a href=\"/node\">/node</a></p><p>",
         h = escape(w.heading),
         name = escape(&state.config.name),
@@ -234,14 +239,14 @@ pub async fn index(
     if page > 0 {
         html.push_str(&format!(
             "<a href=\"/?lang={lang}&amp;page={}\">← {}</a> ",
-            page - 1,
+            page.saturating_sub(1),
             escape(w.previous)
         ));
     }
     if has_next {
         html.push_str(&format!(
             "<a href=\"/?lang={lang}&amp;page={}\">{} →</a>",
-            page + 1,
+            page.saturating_add(1),
             escape(w.next)
         ));
     }

@@ -3,15 +3,22 @@
 
 mod api;
 mod catalogue;
+mod eval;
 mod feed;
+mod harden;
+mod listen;
 mod negotiate;
+mod pool;
 mod resources;
 mod service;
 mod sparql;
+mod worker;
 
 pub use feed::{IMMUTABLE, SHORT};
+pub use listen::{Connections, raise_open_files_limit, serve_on};
 pub use negotiate::choose;
 pub use service::PeerServices;
+pub use worker::{WORKER_COMMAND, main as worker_main};
 
 use crate::config::NodeConfig;
 use crate::node::Node;
@@ -27,27 +34,64 @@ use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-/// Server settings.
+/// Server settings: the limits of `[server]` in `ccis.toml`.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Most time a SPARQL query may run.
     pub query_timeout: Duration,
+    /// Largest SPARQL query text, in bytes.
+    pub max_query_bytes: usize,
+    /// Deepest bracket nesting of a SPARQL query.
+    pub max_query_depth: usize,
+    /// SPARQL queries evaluated at once.
+    pub max_concurrent_queries: usize,
+    /// SPARQL queries waiting for a turn.
+    pub max_queued_queries: usize,
+    /// Address space of a SPARQL worker process, in MiB.
+    pub query_memory_mib: u64,
+    /// Largest serialized result relayed from a worker, in bytes.
+    pub max_result_bytes: u64,
+    /// The `ccis` executable run as SPARQL worker (`None`: queries run in
+    /// this process, where a stopped query cannot be interrupted in a sort
+    /// or a join; `ccis serve` always sets it).
+    pub worker_program: Option<std::path::PathBuf>,
+    /// Connection limits (used by [`serve_on`]).
+    pub connections: Connections,
 }
 
 impl ServerOptions {
     /// The settings of a node's `[server]` configuration.
     pub fn from_config(config: &NodeConfig) -> Self {
+        Self::from_server_config(&config.server)
+    }
+
+    fn from_server_config(server: &crate::config::ServerConfig) -> Self {
+        let query_timeout = match server.query_timeout_ms {
+            Some(ms) => Duration::from_millis(ms.max(1)),
+            None => Duration::from_secs(server.query_timeout_secs.max(1)),
+        };
         Self {
-            query_timeout: Duration::from_secs(config.server.query_timeout_secs.max(1)),
+            query_timeout,
+            max_query_bytes: server.max_query_bytes,
+            max_query_depth: server.max_query_depth,
+            max_concurrent_queries: server.max_concurrent_queries.max(1),
+            max_queued_queries: server.max_queued_queries,
+            query_memory_mib: server.query_memory_mib,
+            max_result_bytes: server.max_result_bytes,
+            worker_program: None,
+            connections: Connections {
+                header_timeout: Duration::from_millis(server.header_timeout_ms.max(1)),
+                idle_timeout: Duration::from_millis(server.idle_timeout_ms.max(1)),
+                max_connections: server.max_connections.max(1),
+                shutdown_grace: Duration::from_millis(server.shutdown_grace_ms),
+            },
         }
     }
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self {
-            query_timeout: Duration::from_secs(10),
-        }
+        Self::from_server_config(&crate::config::ServerConfig::default())
     }
 }
 
@@ -68,20 +112,57 @@ pub struct AppState {
     pub peers: Arc<Peers>,
     /// Full feed pages already serialized.
     pages: feed::PageCache,
+    /// Turns for SPARQL queries.
+    queries: Arc<pool::QueryPool>,
+    /// SPARQL worker processes, if the options name a program.
+    workers: Option<Arc<worker::Workers>>,
+    /// Set when the node shuts down: running queries stop.
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
     /// The state of a server for `node`, trusting `peers`.
     pub fn new(node: Node, peers: &Peers, options: ServerOptions) -> Self {
+        let workers = options.worker_program.clone().map(|program| {
+            Arc::new(worker::Workers::new(
+                program,
+                &node.dir.root,
+                node.store.clone(),
+                options.query_memory_mib.saturating_mul(1024 * 1024),
+                options.max_result_bytes,
+            ))
+        });
         Self {
             config: Arc::new(node.config.clone()),
             store: node.store.clone(),
             services: PeerServices::new(peers, options.query_timeout),
             peers: Arc::new(peers.clone()),
+            queries: Arc::new(pool::QueryPool::new(
+                options.max_concurrent_queries,
+                options.max_queued_queries,
+            )),
+            workers,
             options: Arc::new(options),
             node: Arc::new(Mutex::new(node)),
             pages: feed::PageCache::default(),
+            stop: Arc::new(tokio::sync::watch::channel(false).0),
         }
+    }
+
+    /// Stops the SPARQL queries running or waiting (at shutdown).
+    pub fn stop_queries(&self) {
+        self.stop.send_replace(true);
+    }
+
+    fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+}
+
+/// Resolves once `stopping` turns true.
+async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    if stopping.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -106,13 +187,15 @@ pub fn router(state: AppState) -> Router {
             api::require_token,
         ))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes));
-    Router::new()
+    let routes = Router::new()
         .route("/", get(catalogue::index))
         .route("/node", get(resources::node))
         .route("/status", get(status))
         .route("/vocab/{file}", get(resources::vocab))
+        .route("/style.css", get(harden::stylesheet))
         .merge(open)
-        .merge(operator)
+        .merge(operator);
+    harden::layers(routes)
         .layer(
             // One log line per request: method, path, status, duration.
             TraceLayer::new_for_http()
@@ -153,20 +236,26 @@ pub fn node_peers(dir: &std::path::Path) -> anyhow::Result<Peers> {
 
 /// Opens a node (refusing a secret key readable by others) and serves it on
 /// `listen` until Ctrl-C or SIGTERM; prints `listening on http://ADDR` first.
-/// On a signal, requests in flight (and their writes) finish, then the store closes.
+/// SPARQL queries run in worker processes of this executable. On a signal,
+/// running queries stop, requests in flight (and their writes) get
+/// `shutdown_grace_ms` to finish, then the store closes.
 pub async fn serve(
     dir: &std::path::Path,
     listen: SocketAddr,
-    options: ServerOptions,
+    mut options: ServerOptions,
 ) -> anyhow::Result<()> {
-    let node = Node::open(dir)?;
+    let node = Node::open_for(dir, "`ccis serve`")?;
     let peers = node_peers(dir)?;
+    if options.worker_program.is_none() {
+        options.worker_program = Some(std::env::current_exe()?);
+    }
+    let files = raise_open_files_limit();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr()?;
     println!("listening on http://{address}");
-    tracing::info!(node = %node.config.id, %address, peers = peers.peers.len(), "serving");
+    tracing::info!(node = %node.config.id, %address, peers = peers.peers.len(), open_files = files, "serving");
     let harvesting = match node.config.harvest.interval_secs {
         0 => None,
         secs if !peers.peers.is_empty() => {
@@ -178,10 +267,17 @@ pub async fn serve(
         }
         _ => None,
     };
+    let mut connections = options.connections.clone();
+    connections.max_connections = connections
+        .max_connections
+        .min(listen::connections_allowed(files));
     let state = AppState::new(node, &peers, options);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let stopper = state.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        stopper.stop_queries();
+    };
+    serve_on(listener, router(state), connections, shutdown).await?;
     if let Some(task) = harvesting {
         task.abort();
     }

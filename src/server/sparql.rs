@@ -1,39 +1,40 @@
 //! `/sparql`: the SPARQL 1.1 Protocol, read-only, over the whole catalogue.
 
 use super::AppState;
-use super::negotiate::choose;
+use super::eval::{self, Answer, EVALUATION_STACK, Failure};
+use super::worker;
+use crate::prescan;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use oxigraph::io::{JsonLdProfileSet, RdfFormat, RdfSerializer};
-use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
-use oxigraph::sparql::{CancellationToken, QueryResults, SparqlEvaluator};
+use oxigraph::sparql::CancellationToken;
+use serde_json::json;
 use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
 
-const RESULTS: &[(&str, QueryResultsFormat)] = &[
-    ("application/sparql-results+json", QueryResultsFormat::Json),
-    ("application/sparql-results+xml", QueryResultsFormat::Xml),
-    ("text/csv", QueryResultsFormat::Csv),
-    ("text/tab-separated-values", QueryResultsFormat::Tsv),
-    ("application/json", QueryResultsFormat::Json),
-];
-const GRAPHS: &[&str] = &[
-    "text/turtle",
-    "application/n-triples",
-    "application/ld+json",
-];
+fn problem(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Response {
+    super::api::problem(status, kind, title, detail.into(), json!({}))
+}
 
-/// A status and message, turned into a response by the handler.
-type Failure = (StatusCode, String);
+fn failure(f: Failure) -> Response {
+    let title = f.status().canonical_reason().unwrap_or("Error").to_owned();
+    problem(f.status(), &f.kind, &title, f.detail)
+}
 
-fn problem(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message.into(),
-    )
-        .into_response()
+/// A 503 that tells the client when to try again.
+fn unavailable(kind: &str, detail: String) -> Response {
+    let mut response = problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        kind,
+        "Service Unavailable",
+        detail,
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    response
 }
 
 /// `GET /sparql?query=…`; without a query, the service description.
@@ -61,7 +62,12 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     match content_type.as_str() {
         "application/sparql-query" => match String::from_utf8(body.to_vec()) {
             Ok(q) => run(state, q, headers).await,
-            Err(_) => problem(StatusCode::BAD_REQUEST, "the query is not UTF-8"),
+            Err(_) => problem(
+                StatusCode::BAD_REQUEST,
+                "bad-query",
+                "Bad Request",
+                "the query is not UTF-8",
+            ),
         },
         "application/sparql-update" => refuse_update(),
         "application/x-www-form-urlencoded" => {
@@ -71,11 +77,18 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             }
             match form.get("query") {
                 Some(q) => run(state, q.clone(), headers).await,
-                None => problem(StatusCode::BAD_REQUEST, "the form has no query parameter"),
+                None => problem(
+                    StatusCode::BAD_REQUEST,
+                    "bad-query",
+                    "Bad Request",
+                    "the form has no query parameter",
+                ),
             }
         }
         other => problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported Media Type",
             format!("POST a form or application/sparql-query, not {other:?}"),
         ),
     }
@@ -86,10 +99,7 @@ fn url_form(body: &[u8]) -> HashMap<String, String> {
 }
 
 fn refuse_update() -> Response {
-    problem(
-        StatusCode::FORBIDDEN,
-        "this endpoint is read-only: SPARQL updates are refused",
-    )
+    failure(eval::read_only())
 }
 
 fn service_description(state: &AppState) -> Response {
@@ -110,113 +120,102 @@ fn service_description(state: &AppState) -> Response {
         .into_response()
 }
 
+/// Checks the query's size and nesting, waits for an evaluation slot, then
+/// evaluates it within the time limit (in a worker process when the server
+/// has them); stops it when the node shuts down.
 async fn run(state: AppState, query: String, headers: HeaderMap) -> Response {
-    if SparqlEvaluator::new().parse_query(&query).is_err()
-        && SparqlEvaluator::new().parse_update(&query).is_ok()
-    {
-        return refuse_update();
+    let options = state.options.clone();
+    if let Err(refused) = prescan::check(&query, options.max_query_bytes, options.max_query_depth) {
+        return super::api::problem(
+            StatusCode::BAD_REQUEST,
+            "query-limit",
+            "Query over a limit",
+            refused.to_string(),
+            json!({ "limit": refused.limit_name(), "value": refused.limit() }),
+        );
     }
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let token = CancellationToken::new();
-    let task_token = token.clone();
-    let store = state.store.clone();
-    let services = state.services.clone();
-    let task = tokio::task::spawn_blocking(move || -> Result<(String, Vec<u8>), Failure> {
-        let results = store
-            .query_with_services(&query, task_token, services)
-            .map_err(|e| (StatusCode::BAD_REQUEST, format!("{e:#}")))?;
-        serialize(results, accept.as_deref())
-    });
-    let limit = state.options.query_timeout;
-    match tokio::time::timeout(limit, task).await {
-        Ok(Ok(Ok((media_type, bytes)))) => {
-            (StatusCode::OK, [(header::CONTENT_TYPE, media_type)], bytes).into_response()
+    let limit = options.query_timeout;
+    let permit = match state.queries.turn(limit).await {
+        Ok(permit) => permit,
+        Err(busy) => return unavailable("busy", format!("the SPARQL endpoint is busy: {busy}")),
+    };
+    let mut stopping = state.stopping();
+    let outcome = tokio::select! {
+        outcome = evaluate(&state, query, accept, limit, permit) => outcome,
+        () = super::stopped(&mut stopping) => {
+            return unavailable("shutting-down", "the node is shutting down; the query was stopped".into());
         }
-        Ok(Ok(Err((status, message)))) => problem(status, message),
-        Ok(Err(e)) => problem(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        Err(_) => {
-            token.cancel();
-            problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "the query ran over the time limit of {} s and was stopped",
-                    limit.as_secs_f32()
-                ),
-            )
-        }
+    };
+    match outcome {
+        Some(Ok(answer)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, answer.media_type)],
+            answer.body,
+        )
+            .into_response(),
+        Some(Err(f)) => failure(f),
+        None => unavailable(
+            "time-limit",
+            format!(
+                "the query ran over the time limit of {} s and was stopped",
+                limit.as_secs_f64()
+            ),
+        ),
     }
 }
 
-fn serialize(
-    results: QueryResults<'static>,
-    accept: Option<&str>,
-) -> Result<(String, Vec<u8>), Failure> {
-    let fail = |e: &dyn std::fmt::Display| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
-    let eval = |e: &dyn std::fmt::Display| {
-        (
-            StatusCode::BAD_REQUEST,
-            format!("query evaluation failed: {e}"),
-        )
-    };
-    match results {
-        QueryResults::Graph(triples) => {
-            let chosen = choose(accept, GRAPHS).ok_or_else(|| {
-                (
-                    StatusCode::NOT_ACCEPTABLE,
-                    format!("acceptable: {}", GRAPHS.join(", ")),
-                )
-            })?;
-            let format = match chosen {
-                "text/turtle" => RdfFormat::Turtle,
-                "application/n-triples" => RdfFormat::NTriples,
-                _ => RdfFormat::JsonLd {
-                    profile: JsonLdProfileSet::empty(),
-                },
-            };
-            let mut serializer = RdfSerializer::from_format(format).for_writer(Vec::new());
-            for t in triples {
-                let t = t.map_err(|e| eval(&e))?;
-                serializer.serialize_triple(&t).map_err(|e| fail(&e))?;
-            }
-            Ok((
-                chosen.to_owned(),
-                serializer.finish().map_err(|e| fail(&e))?,
-            ))
-        }
-        other => {
-            let offered: Vec<&str> = RESULTS.iter().map(|(m, _)| *m).collect();
-            let chosen = choose(accept, &offered).ok_or_else(|| {
-                (
-                    StatusCode::NOT_ACCEPTABLE,
-                    format!("acceptable: {}", offered.join(", ")),
-                )
-            })?;
-            let format = RESULTS
-                .iter()
-                .find(|(m, _)| *m == chosen)
-                .map(|(_, f)| *f)
-                .unwrap_or(QueryResultsFormat::Json);
-            let serializer = QueryResultsSerializer::from_format(format);
-            let bytes = match other {
-                QueryResults::Boolean(b) => serializer
-                    .serialize_boolean_to_writer(Vec::new(), b)
-                    .map_err(|e| fail(&e))?,
-                QueryResults::Solutions(solutions) => {
-                    let mut writer = serializer
-                        .serialize_solutions_to_writer(Vec::new(), solutions.variables().to_vec())
-                        .map_err(|e| fail(&e))?;
-                    for s in solutions {
-                        let s = s.map_err(|e| eval(&e))?;
-                        writer.serialize(&s).map_err(|e| fail(&e))?;
-                    }
-                    writer.finish().map_err(|e| fail(&e))?
-                }
-                QueryResults::Graph(_) => Vec::new(),
-            };
-            Ok((format.media_type().to_owned(), bytes))
+/// Evaluates in a worker, or else in a thread of this process; `None` past the limit.
+async fn evaluate(
+    state: &AppState,
+    query: String,
+    accept: Option<String>,
+    limit: Duration,
+    permit: OwnedSemaphorePermit,
+) -> Option<Result<Answer, Failure>> {
+    if let Some(workers) = &state.workers {
+        let outcome = worker::run(workers, query, accept, limit).await;
+        drop(permit);
+        return outcome;
+    }
+    let token = CancellationToken::new();
+    let (store, services, task_token) =
+        (state.store.clone(), state.services.clone(), token.clone());
+    let (send, receive) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("sparql".into())
+        .stack_size(EVALUATION_STACK)
+        .spawn(move || {
+            // The slot stays taken until the evaluation really ends.
+            let _permit = permit;
+            let _ = send.send(eval::evaluate(
+                &store,
+                services,
+                &query,
+                accept.as_deref(),
+                task_token,
+            ));
+        });
+    if let Err(e) = spawned {
+        return Some(Err(Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("cannot start an evaluation thread: {e}"),
+        )));
+    }
+    match tokio::time::timeout(limit, receive).await {
+        Ok(Ok(outcome)) => Some(outcome),
+        Ok(Err(_)) => Some(Err(Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the evaluation thread ended without an answer",
+        ))),
+        Err(_) => {
+            token.cancel();
+            None
         }
     }
 }
