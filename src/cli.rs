@@ -194,6 +194,9 @@ pub enum Command {
     },
 }
 
+/// Stack of the thread that runs `ccis query`.
+const QUERY_STACK_BYTES: usize = 256 * 1024 * 1024;
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -232,7 +235,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Publish { dir, format, files } => {
-            let node = Node::open(&dir)?;
+            let node = Node::open_for(&dir, "`ccis publish`")?;
             let format = parse_format(format.as_deref())?;
             let records = node.read_records(&files, format)?;
             for p in node.publish(records)? {
@@ -246,7 +249,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Withdraw { dir, iri } => {
-            let node = Node::open(&dir)?;
+            let node = Node::open_for(&dir, "`ccis withdraw`")?;
             let p = node.withdraw(&iri)?;
             writeln!(out, "withdrawn v{:<3} {}", p.version, p.iri)?;
         }
@@ -256,7 +259,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             output,
             iris,
         } => {
-            let node = Node::open(&dir)?;
+            let node = Node::open_read_only(&dir)?;
             let records = export_records(&node, &iris)?;
             let bytes = serialize_records(&records, format)?;
             match output {
@@ -318,16 +321,33 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             format,
             sparql,
         } => {
-            let node = Node::open(&dir)?;
+            let node = Node::open_read_only(&dir)?;
             let sparql = match sparql.strip_prefix('@') {
                 Some(path) => std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read query file {path}"))?,
                 None => sparql,
             };
-            print_results(node.store.query(&sparql)?, format, &mut out)?;
+            let limits = &node.config.server;
+            crate::prescan::check(&sparql, limits.max_query_bytes, limits.max_query_depth)
+                .map_err(|e| anyhow::anyhow!("query refused before parsing: {e}"))?;
+            // Parsing and evaluation recurse on the query's structure: on a
+            // stack as large as the server's in-process queries get.
+            let results = std::thread::scope(|scope| {
+                std::thread::Builder::new()
+                    .name("query".into())
+                    .stack_size(QUERY_STACK_BYTES)
+                    .spawn_scoped(scope, || -> anyhow::Result<Vec<u8>> {
+                        let mut buffer = Vec::new();
+                        print_results(node.store.query(&sparql)?, format, &mut buffer)?;
+                        Ok(buffer)
+                    })?
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("the query failed unexpectedly"))?
+            })?;
+            out.write_all(&results)?;
         }
         Command::Status { dir } => {
-            let node = Node::open(&dir)?;
+            let node = Node::open_read_only(&dir)?;
             let c = &node.config;
             writeln!(out, "node      {} ({})", c.id, c.name)?;
             writeln!(out, "country   {} <{}>", c.country, c.country_iri())?;
@@ -395,7 +415,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .block_on(crate::server::serve(&dir, listen, options))?;
         }
         Command::Harvest { dir, peer } => {
-            let node = Node::open(&dir)?;
+            let node = Node::open_for(&dir, "`ccis harvest`")?;
             let harvester = node.harvester()?;
             if harvester.targets(peer.as_deref()).is_empty() {
                 match &peer {
@@ -413,7 +433,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Resign { dir } => {
-            let node = Node::open(&dir)?;
+            let node = Node::open_for(&dir, "`ccis resign`")?;
             let done = node.resign_all()?;
             for p in &done {
                 writeln!(out, "re-signed v{:<3} {}", p.version, p.iri)?;

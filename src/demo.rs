@@ -279,7 +279,7 @@ async fn federation(
     let mut servers = Vec::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     for (id, listener) in listeners {
-        let node = Node::open(&root.join(&id))?;
+        let node = Node::open_for(&root.join(&id), "`ccis demo`")?;
         let harvester = node.harvester()?;
         let store = node.store.clone();
         let options = crate::server::ServerOptions::from_config(&node.config);

@@ -3,6 +3,7 @@
 
 use crate::canon::{self, Limits};
 use crate::config::{KeyConfig, NodeConfig, NodeDir};
+use crate::dir_lock::DirLock;
 use crate::keys;
 use crate::proof::ProofSigner;
 use crate::rdf_input::{self, InputFormat, PinnedContexts};
@@ -80,6 +81,9 @@ pub struct Node {
     pub max_input_bytes: u64,
     /// The operator API token, only right after `init` (never stored in clear).
     pub new_api_token: Option<String>,
+    /// The directory's writer lock (none when opened read-only); the store
+    /// is declared first, so it closes before the lock is released.
+    _lock: Option<DirLock>,
 }
 
 /// Whether two versions say the same (version and date aside), compared in
@@ -145,10 +149,37 @@ impl Node {
         Ok(node)
     }
 
-    /// Opens an existing node directory; refuses a secret key readable by others.
-    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+    /// Opens an existing node directory to write to it, locking it for
+    /// `command` (see [`DirLock`]); refuses a secret key readable by others.
+    pub fn open_for(dir: &Path, command: &str) -> anyhow::Result<Self> {
+        let lock = DirLock::acquire(dir, command)?;
         let nd = NodeDir::new(dir);
         let config = NodeConfig::load(dir)?;
+        let signer = Self::signer(dir, &config)?;
+        let store = NodeStore::open(&nd.store(), &config.base_url)?
+            .with_page_size(config.server.page_size)
+            .with_page_max_bytes(config.harvest.page_cut_bytes());
+        Ok(Self::assemble(nd, config, store, signer, Some(lock)))
+    }
+
+    /// Opens an existing node directory to write to it (see [`Self::open_for`]).
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        Self::open_for(dir, "another ccis command")
+    }
+
+    /// Opens a node directory to read it, even while another process (such
+    /// as `ccis serve`) writes to it: the store as it was when opened.
+    pub fn open_read_only(dir: &Path) -> anyhow::Result<Self> {
+        let nd = NodeDir::new(dir);
+        let config = NodeConfig::load(dir)?;
+        let signer = Self::signer(dir, &config)?;
+        let store = NodeStore::open_read_only(&nd.store(), &config.base_url)?
+            .with_page_size(config.server.page_size)
+            .with_page_max_bytes(config.harvest.page_cut_bytes());
+        Ok(Self::assemble(nd, config, store, signer, None))
+    }
+
+    fn signer(dir: &Path, config: &NodeConfig) -> anyhow::Result<ProofSigner> {
         let active = config.active_key()?;
         let key = keys::read_secret_key(&dir.join(&active.secret_key_file))?;
         if keys::public_multikey(&key.verifying_key()) != active.public_key {
@@ -158,17 +189,26 @@ impl Node {
                 active.public_key
             );
         }
-        let store =
-            NodeStore::open(&nd.store(), &config.base_url)?.with_page_size(config.server.page_size);
-        Ok(Self {
-            dir: nd,
+        Ok(ProofSigner::new(key))
+    }
+
+    fn assemble(
+        dir: NodeDir,
+        config: NodeConfig,
+        store: NodeStore,
+        signer: ProofSigner,
+        lock: Option<DirLock>,
+    ) -> Self {
+        Self {
+            dir,
             config,
             store,
-            signer: ProofSigner::new(key),
+            signer,
             validator: OnceLock::new(),
             max_input_bytes: rdf_input::DEFAULT_MAX_INPUT_BYTES,
             new_api_token: None,
-        })
+            _lock: lock,
+        }
     }
 
     /// The signing key's did:key verification method.
@@ -204,7 +244,8 @@ impl Node {
                 })?;
             let bytes = rdf_input::read_file(path, self.max_input_bytes)?;
             let quads = rdf_input::parse(&bytes, fmt, Some(&base), &name, &contexts)?;
-            let records = record::split_into_records(quads, &self.config.base_url)
+            let limits = self.config.harvest.record_limits();
+            let records = record::split_into_records_with(quads, &self.config.base_url, &limits)
                 .with_context(|| name.clone())?;
             for r in records {
                 if let Some(other) = seen.insert(r.iri.as_str().to_owned(), name.clone()) {

@@ -311,17 +311,17 @@ fn check_context_urls(
                     other => vec![other],
                 };
                 for r in refs {
-                    if let Value::String(url) = r {
-                        if !contexts.contains(url) {
-                            return Err(InputError::new(
-                                source_name,
-                                None,
-                                format!(
-                                    "JSON-LD context {url} is not one of the pinned contexts ({}); contexts are never fetched",
-                                    pinned_list(contexts)
-                                ),
-                            ));
-                        }
+                    if let Value::String(url) = r
+                        && !contexts.contains(url)
+                    {
+                        return Err(InputError::new(
+                            source_name,
+                            None,
+                            format!(
+                                "JSON-LD context {url} is not one of the pinned contexts ({}); contexts are never fetched",
+                                pinned_list(contexts)
+                            ),
+                        ));
                     }
                 }
             }
@@ -344,15 +344,15 @@ fn pinned_list(contexts: &PinnedContexts) -> String {
 fn check_defined_terms(quad: &Quad, source_name: &str) -> Result<(), InputError> {
     let undefined = |iri: &str| iri.strip_prefix(UNDEFINED_TERM).map(str::to_owned);
     let mut found = undefined(quad.predicate.as_str());
-    if found.is_none() {
-        if let Term::NamedNode(o) = &quad.object {
-            found = undefined(o.as_str());
-        }
+    if found.is_none()
+        && let Term::NamedNode(o) = &quad.object
+    {
+        found = undefined(o.as_str());
     }
-    if found.is_none() {
-        if let NamedOrBlankNode::NamedNode(s) = &quad.subject {
-            found = undefined(s.as_str());
-        }
+    if found.is_none()
+        && let NamedOrBlankNode::NamedNode(s) = &quad.subject
+    {
+        found = undefined(s.as_str());
     }
     match found {
         Some(term) => Err(InputError::new(

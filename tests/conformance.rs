@@ -13,7 +13,6 @@ use ed25519_dalek::Signer;
 use oxrdf::{GraphName, NamedOrBlankNode, Quad, Term};
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -220,16 +219,13 @@ fn rdfc10_test_suite() {
             HashAlgorithm::Sha256
         };
         let input = nquads(&read(&suite.join(format!("rdfc10/{id}-in.nq"))));
-        let started = Instant::now();
+        // Refused by counting the work before doing it (CanonError::TooComplex),
+        // so the outcome does not depend on the machine's speed.
         let result = canon::canonicalize(&input, &Limits::test_suite(), hash);
         if kind == "RDFC10NegativeEvalTest" {
             assert!(
                 matches!(result, Err(CanonError::TooComplex { .. })),
                 "{id} must be refused"
-            );
-            assert!(
-                started.elapsed() < Duration::from_secs(1),
-                "{id} refused too slowly"
             );
             refused += 1;
             continue;

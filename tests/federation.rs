@@ -159,9 +159,10 @@ async fn ccis_serve_harvests_its_peers_by_itself() {
     )
     .unwrap();
     let (mut child, url) = common::spawn_serve(&dir, false);
-    // The first round starts with the server; wait (up to a minute) for it in /status.
+    // The first round starts with the server; wait for it in /status (up to
+    // five minutes: a slow machine is given time, a fast one does not wait).
     let mut status = serde_json::Value::Null;
-    for _ in 0..600 {
+    for _ in 0..3000 {
         status = reqwest::get(format!("{url}/status"))
             .await
             .unwrap()

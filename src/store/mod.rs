@@ -17,8 +17,8 @@
 mod feed;
 mod harvest_state;
 
-pub use feed::{FeedMember, member_iri, signed_nquads};
-pub use harvest_state::PeerState;
+pub use feed::{FeedMember, FeedPage, member_iri, member_page_bytes, signed_nquads};
+pub use harvest_state::{PeerState, refusal_key};
 
 use crate::proof::Proof;
 use crate::record::Record;
@@ -40,6 +40,9 @@ use std::sync::{Arc, Mutex};
 
 /// Members per feed page unless the node's configuration says otherwise.
 pub const DEFAULT_PAGE_SIZE: u64 = 250;
+/// Bytes at which a feed page is cut unless the configuration says otherwise
+/// (a quarter of what a harvester accepts by default).
+pub const DEFAULT_PAGE_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The graph holding the ccis vocabulary, schemes and EU tables in every store.
 pub const VOCABULARY_GRAPH: &str = "https://w3id.org/ccis/ns";
@@ -70,41 +73,140 @@ pub struct NodeStore {
     catalogue: NamedNode,
     feed: NamedNode,
     page_size: u64,
+    page_max_bytes: u64,
     writer: Arc<Mutex<()>>,
+    /// Opened read-only: no transactions, and nothing changes under a reader.
+    read_only: bool,
+}
+
+/// What reads quads consistently: a transaction, or a read-only store (which
+/// nothing changes while it is open).
+pub(crate) trait QuadReader {
+    /// The quads matching a pattern.
+    fn quads(
+        &self,
+        subject: Option<oxrdf::NamedOrBlankNodeRef<'_>>,
+        predicate: Option<oxrdf::NamedNodeRef<'_>>,
+        object: Option<oxrdf::TermRef<'_>>,
+        graph: Option<GraphNameRef<'_>>,
+    ) -> oxigraph::store::QuadIter<'_>;
+}
+
+impl QuadReader for Transaction<'_> {
+    fn quads(
+        &self,
+        subject: Option<oxrdf::NamedOrBlankNodeRef<'_>>,
+        predicate: Option<oxrdf::NamedNodeRef<'_>>,
+        object: Option<oxrdf::TermRef<'_>>,
+        graph: Option<GraphNameRef<'_>>,
+    ) -> oxigraph::store::QuadIter<'_> {
+        self.quads_for_pattern(subject, predicate, object, graph)
+    }
+}
+
+impl QuadReader for Store {
+    fn quads(
+        &self,
+        subject: Option<oxrdf::NamedOrBlankNodeRef<'_>>,
+        predicate: Option<oxrdf::NamedNodeRef<'_>>,
+        object: Option<oxrdf::TermRef<'_>>,
+        graph: Option<GraphNameRef<'_>>,
+    ) -> oxigraph::store::QuadIter<'_> {
+        self.quads_for_pattern(subject, predicate, object, graph)
+    }
 }
 
 fn proof_graph(record: &NamedNode) -> NamedNode {
     NamedNode::new_unchecked(format!("{}/proof", record.as_str()))
 }
 
+/// Times a read-only open is tried again when the store changed under it.
+const READ_ONLY_OPEN_ATTEMPTS: u64 = 10;
+
+/// Whether a read-only open failed because a writer removed a file it listed.
+fn changed_while_opening(e: &oxigraph::store::StorageError) -> bool {
+    let message = e.to_string();
+    message.contains("No such file or directory") || message.contains("Corruption")
+}
+
+/// Why the store in `path` cannot be opened, said for an operator.
+fn open_error(path: &Path, e: oxigraph::store::StorageError) -> anyhow::Error {
+    let message = e.to_string();
+    if message.contains("lock") {
+        anyhow::anyhow!(
+            "the store in {} is in use by another process (is `ccis serve` running on this node?): {message}",
+            path.display()
+        )
+    } else {
+        anyhow::anyhow!("cannot open the store in {}: {message}", path.display())
+    }
+}
+
 impl NodeStore {
+    /// Runs `read` on one consistent view of the store: a transaction, or the
+    /// store itself when it is read-only.
+    pub(crate) fn read<T>(
+        &self,
+        read: impl FnOnce(&dyn QuadReader) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        if self.read_only {
+            read(&self.store)
+        } else {
+            read(&self.store.start_transaction()?)
+        }
+    }
+
     /// Opens (or creates) the store in `path` for the node at `base_url`.
     pub fn open(path: &Path, base_url: &str) -> anyhow::Result<Self> {
-        let store = Store::open(path)
-            .with_context(|| {
-                format!(
-                    "cannot open the store in {} (one process at a time: is `ccis serve` running on this node?)",
-                    path.display()
-                )
-            })?;
-        Self::with_store(store, base_url)
+        let store = Store::open(path).map_err(|e| open_error(path, e))?;
+        let this = Self::with_store(store, base_url);
+        this.load_vocabulary()?;
+        Ok(this)
+    }
+
+    /// Opens the store in `path` read-only: it sees the store as it was when
+    /// opened, and works while another process writes to it.
+    pub fn open_read_only(path: &Path, base_url: &str) -> anyhow::Result<Self> {
+        if !path.join("CURRENT").exists() {
+            anyhow::bail!("no store in {} (run `ccis init` first)", path.display());
+        }
+        // A process that writes the store (`ccis serve`) may compact it while
+        // this one reads its file list; the files, once open, stay readable.
+        // So a store that changed during the open is opened again.
+        let mut attempt = 0;
+        let store = loop {
+            match Store::open_read_only(path) {
+                Ok(store) => break store,
+                Err(e) if attempt < READ_ONLY_OPEN_ATTEMPTS && changed_while_opening(&e) => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100 * attempt));
+                }
+                Err(e) => return Err(open_error(path, e)),
+            }
+        };
+        Ok(Self {
+            read_only: true,
+            ..Self::with_store(store, base_url)
+        })
     }
 
     /// An in-memory store (tests and benchmarks).
     pub fn in_memory(base_url: &str) -> anyhow::Result<Self> {
-        Self::with_store(Store::new()?, base_url)
+        let this = Self::with_store(Store::new()?, base_url);
+        this.load_vocabulary()?;
+        Ok(this)
     }
 
-    fn with_store(store: Store, base_url: &str) -> anyhow::Result<Self> {
-        let this = Self {
+    fn with_store(store: Store, base_url: &str) -> Self {
+        Self {
             store,
             catalogue: NamedNode::new_unchecked(format!("{base_url}/catalogue")),
             feed: NamedNode::new_unchecked(format!("{base_url}/feed")),
             page_size: DEFAULT_PAGE_SIZE,
+            page_max_bytes: DEFAULT_PAGE_MAX_BYTES,
             writer: Arc::new(Mutex::new(())),
-        };
-        this.load_vocabulary()?;
-        Ok(this)
+            read_only: false,
+        }
     }
 
     /// Keeps the graph `<https://w3id.org/ccis/ns>` equal to the vocabulary built
@@ -146,6 +248,14 @@ impl NodeStore {
     /// when the first member is written, so that full pages never change).
     pub fn with_page_size(mut self, page_size: u64) -> Self {
         self.page_size = page_size.max(1);
+        self
+    }
+
+    /// Sets the bytes (as N-Quads, [`member_page_bytes`]) past which the
+    /// next member opens a new feed page. Cuts are stored as members are
+    /// appended: changing this never changes a page already closed.
+    pub fn with_page_max_bytes(mut self, bytes: u64) -> Self {
+        self.page_max_bytes = bytes.max(1);
         self
     }
 
@@ -282,6 +392,7 @@ impl NodeStore {
         let mut position = self.member_count_in(&tx)?;
         let start = position;
         let page_size = self.page_size_in(&tx)?;
+        let mut cut = self.page_cut_in(&tx, position, page_size)?;
         for (signed, meta) in items {
             let version = signed.record.version().unwrap_or(0);
             let stored = self.stored_version_in(&tx, &signed.record.iri)?;
@@ -289,10 +400,13 @@ impl NodeStore {
                 continue;
             }
             self.put_in(&mut tx, signed, meta, stored > 0)?;
-            self.append_member(&mut tx, signed, meta, position)?;
+            self.append_member(&mut tx, signed, meta, position, &mut cut)?;
             position += 1;
         }
         self.set_member_count(&mut tx, position, page_size)?;
+        if position > start {
+            self.write_cut(&mut tx, &cut)?;
+        }
         extra(&mut tx, (position - start) as usize)?;
         tx.commit()
             .context("store commit failed; nothing was written")?;
@@ -316,17 +430,34 @@ impl NodeStore {
         state: &mut PeerState,
         bulk_min: usize,
     ) -> anyhow::Result<Written> {
+        self.put_harvested_refusing(items, peer, state, &[], bulk_min)
+    }
+
+    /// Same as [`Self::put_harvested`], remembering in the same write the
+    /// members refused (keys of [`refusal_key`]) so that they are never
+    /// counted or logged again.
+    pub fn put_harvested_refusing(
+        &self,
+        items: &[(SignedRecord, StoreMeta)],
+        peer: &str,
+        state: &mut PeerState,
+        refused: &[String],
+        bulk_min: usize,
+    ) -> anyhow::Result<Written> {
         let _turn = self.writer_turn()?;
-        if items.len() >= bulk_min.max(1) {
-            if let Some(stored) = self.bulk_first_versions(items, peer, state)? {
-                return Ok(Written {
-                    stored,
-                    by_bulk_loader: true,
-                });
-            }
+        if items.len() >= bulk_min.max(1)
+            && let Some(stored) = self.bulk_first_versions(items, peer, state, refused)?
+        {
+            return Ok(Written {
+                stored,
+                by_bulk_loader: true,
+            });
         }
         let stored = self.put_all_locked(items, |tx, stored| {
             state.accepted += stored as u64;
+            for key in refused {
+                tx.insert(&self.refused_quad(peer, key));
+            }
             self.set_peer_state_in(tx, peer, state)
         })?;
         Ok(Written {
@@ -343,6 +474,7 @@ impl NodeStore {
         items: &[(SignedRecord, StoreMeta)],
         peer: &str,
         state: &mut PeerState,
+        refused: &[String],
     ) -> anyhow::Result<Option<usize>> {
         let reader = self.store.start_transaction()?;
         // Several versions of one record in the batch: all go to the feed
@@ -357,6 +489,7 @@ impl NodeStore {
         }
         let start = self.member_count_in(&reader)?;
         let page_size = self.page_size_in(&reader)?;
+        let mut cut = self.page_cut_in(&reader, start, page_size)?;
         drop(reader);
         let mut quads = Vec::with_capacity(items.len() * 48);
         let mut position = start;
@@ -364,9 +497,13 @@ impl NodeStore {
             if last.get(&signed.record.iri) == Some(&i) {
                 quads.extend(self.record_quads(signed, meta));
             }
-            quads.extend(self.member_quads(signed, meta, position)?);
+            let (member, bytes) = self.member_quads(signed, meta, position)?;
+            quads.extend(member);
+            cut.place(position, bytes);
             position += 1;
         }
+        quads.extend(self.cut_quads(&cut));
+        quads.extend(refused.iter().map(|key| self.refused_quad(peer, key)));
         let feed_graph = GraphName::NamedNode(self.feed.clone());
         for (predicate, n) in [
             (vocab::MEMBER_COUNT, position),
@@ -399,6 +536,7 @@ impl NodeStore {
         let tidy = || -> Result<(), StorageError> {
             let mut tx = self.store.start_transaction()?;
             self.set_member_count(&mut tx, position, page_size)?;
+            self.write_cut(&mut tx, &cut)?;
             self.drop_older_peer_states(&mut tx, peer, revision)?;
             tx.commit()
         };
@@ -592,11 +730,12 @@ impl NodeStore {
     }
 
     fn count(&self, sparql: &str) -> anyhow::Result<u64> {
-        if let QueryResults::Solutions(mut solutions) = self.query(sparql)? {
-            if let Some(s) = solutions.next() {
-                if let Some(Term::Literal(l)) = s?.get("n") {
-                    return Ok(l.value().parse().unwrap_or(0));
-                }
+        if let QueryResults::Solutions(mut solutions) = self.query(sparql)?
+            && let Some(s) = solutions.next()
+        {
+            let s = s?;
+            if let Some(Term::Literal(l)) = s.get("n") {
+                return Ok(l.value().parse().unwrap_or(0));
             }
         }
         Ok(0)
