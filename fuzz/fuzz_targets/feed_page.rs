@@ -1,0 +1,9 @@
+//! Fuzz target `feed_page`: the body is `harness::feed_page` (docs/fuzzing.md).
+#![no_main]
+
+// Each target uses one of the harness's functions.
+#[allow(dead_code)]
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::feed_page(data));

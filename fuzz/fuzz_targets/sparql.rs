@@ -1,0 +1,9 @@
+//! Fuzz target `sparql`: the body is `harness::sparql` (docs/fuzzing.md).
+#![no_main]
+
+// Each target uses one of the harness's functions.
+#[allow(dead_code)]
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::sparql(data));
