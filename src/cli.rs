@@ -394,6 +394,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     for (rule, n) in &s.refused {
                         writeln!(out, "{:<12}   refused by {rule}: {n}", "")?;
                     }
+                    if s.not_harvested_unknown_origin > 0 {
+                        writeln!(
+                            out,
+                            "{:<12}   not harvested, origin not in peers.toml: {}",
+                            "", s.not_harvested_unknown_origin
+                        )?;
+                    }
                 }
             }
         }
