@@ -9,8 +9,7 @@ use ccis::feed;
 use ccis::harvest::Quiet;
 use ccis::node::{InitOptions, Node};
 use ccis::proof;
-use ccis::rdf_input::{self, InputFormat, PinnedContexts};
-use ccis::record::{self, Record};
+use ccis::record::Record;
 use ccis::signed::SignedRecord;
 use ccis::store::{FeedMember, NodeStore, member_iri, signed_nquads};
 use ed25519_dalek::SigningKey;
@@ -93,34 +92,8 @@ async fn raw_server(answer: impl Fn(&str, usize) -> Answer + Send + Sync + 'stat
     url
 }
 
-const TEMPLATE: &str = r#"@prefix ccis: <https://w3id.org/ccis/ns#> .
-@prefix dct: <http://purl.org/dc/terms/> .
-@prefix country: <http://publications.europa.eu/resource/authority/country/> .
-@prefix lang: <http://publications.europa.eu/resource/authority/language/> .
-<records/SLUG> a ccis:Tool ;
-    dct:title "TITLE"@en ;
-    dct:description "A guide."@en ;
-    dct:language lang:ENG ;
-    dct:spatial country:FRA ;
-    dct:subject ccis:theme-employment ;
-    dct:audience ccis:audience-project-holders ;
-    ccis:stage ccis:stage-emergence ;
-    ccis:toolType ccis:tool-type-guide ;
-    dct:license <https://creativecommons.org/licenses/by/4.0/> .
-"#;
-
 fn record(base: &str, slug: &str, title: &str, version: u64) -> Record {
-    let ttl = TEMPLATE.replace("SLUG", slug).replace("TITLE", title);
-    let quads = rdf_input::parse(
-        ttl.as_bytes(),
-        InputFormat::Turtle,
-        Some(&format!("{base}/")),
-        "template",
-        &PinnedContexts::default(),
-    )
-    .unwrap();
-    let r = record::split_into_records(quads, base).unwrap().remove(0);
-    NodeStore::normalized(&r.stamped(version, "2026-11-20T10:00:00Z")).unwrap()
+    common::tool_record(base, slug, title, version)
 }
 
 fn signed(r: Record, key: &SigningKey) -> SignedRecord {
@@ -179,6 +152,21 @@ fn stream(base: &str) -> Vec<u8> {
 
 /// The stream document and two pages of the hostile peer.
 type Pages = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// A well-behaved real node serving three of the French sample records.
+async fn honest_peer() -> common::ServedNode {
+    common::serve_node(
+        "good",
+        Default::default(),
+        |_| {},
+        |node| {
+            let files = common::sample_files("fr");
+            node.publish(node.read_records(&files[..3], None).unwrap())
+                .unwrap();
+        },
+    )
+    .await
+}
 
 fn ok(body: Vec<u8>) -> Answer {
     Answer::Send(200, "application/trig", String::new(), body)
@@ -346,17 +334,7 @@ async fn hostile_and_broken_peers_are_refused_by_rule_and_stop_nobody() {
     let _ = flaky_pages.set((stream(&flaky), trig(&flaky_page)));
 
     // A well-behaved real node.
-    let good = common::serve_node(
-        "good",
-        Default::default(),
-        |_| {},
-        |node| {
-            let files = common::sample_files("fr");
-            node.publish(node.read_records(&files[..3], None).unwrap())
-                .unwrap();
-        },
-    )
-    .await;
+    let good = honest_peer().await;
 
     // The victim trusts them all.
     let mut peers = String::new();
@@ -786,17 +764,7 @@ async fn every_input_a_peer_controls_is_bounded() {
         Some(page_to(base, n, &[n + 1, n + 1, n], &one))
     })
     .await;
-    let good = common::serve_node(
-        "good",
-        Default::default(),
-        |_| {},
-        |node| {
-            let files = common::sample_files("fr");
-            node.publish(node.read_records(&files[..3], None).unwrap())
-                .unwrap();
-        },
-    )
-    .await;
+    let good = honest_peer().await;
     let good_key = good.config.keys[0].public_key.clone();
     let tmp = tempfile::tempdir().unwrap();
     let node = bounded_victim(
@@ -920,17 +888,7 @@ async fn a_round_ends_at_its_time_limit_and_keeps_what_it_judged() {
         Some(page_to(base, n, &[n + 1], &one))
     })
     .await;
-    let good = common::serve_node(
-        "good",
-        Default::default(),
-        |_| {},
-        |node| {
-            let files = common::sample_files("fr");
-            node.publish(node.read_records(&files[..3], None).unwrap())
-                .unwrap();
-        },
-    )
-    .await;
+    let good = honest_peer().await;
     let tmp = tempfile::tempdir().unwrap();
     let node = bounded_victim(
         tmp.path(),

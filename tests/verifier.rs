@@ -11,9 +11,8 @@ use ccis::harvest::Quiet;
 use ccis::node::{InitOptions, Node};
 use ccis::proof::{self, Proof};
 use ccis::rdf_input::{self, InputFormat, PinnedContexts};
-use ccis::record::{self, Record};
+use ccis::record::Record;
 use ccis::signed::SignedRecord;
-use ccis::store::NodeStore;
 use ccis::vocab;
 use ed25519_dalek::{Signer, SigningKey};
 use oxigraph::io::{RdfFormat, RdfSerializer};
@@ -22,36 +21,10 @@ use oxrdf::{BlankNode, GraphName, Literal, NamedNode, Quad, Term};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const TEMPLATE: &str = r#"@prefix ccis: <https://w3id.org/ccis/ns#> .
-@prefix dct: <http://purl.org/dc/terms/> .
-@prefix country: <http://publications.europa.eu/resource/authority/country/> .
-@prefix lang: <http://publications.europa.eu/resource/authority/language/> .
-<records/SLUG> a ccis:Tool ;
-    dct:title "A guide: SLUG"@en ;
-    dct:description "A guide."@en ;
-    dct:language lang:ENG ;
-    dct:spatial country:FRA ;
-    dct:subject ccis:theme-employment ;
-    dct:audience ccis:audience-project-holders ;
-    ccis:stage ccis:stage-emergence ;
-    ccis:toolType ccis:tool-type-guide ;
-    dct:license <https://creativecommons.org/licenses/by/4.0/> .
-"#;
-
 const CREATED: &str = "2026-11-20T10:00:00Z";
 
 fn record(base: &str, slug: &str) -> Record {
-    let ttl = TEMPLATE.replace("SLUG", slug);
-    let quads = rdf_input::parse(
-        ttl.as_bytes(),
-        InputFormat::Turtle,
-        Some(&format!("{base}/")),
-        "template",
-        &PinnedContexts::default(),
-    )
-    .unwrap();
-    let r = record::split_into_records(quads, base).unwrap().remove(0);
-    NodeStore::normalized(&r.stamped(1, CREATED)).unwrap()
+    common::tool_record(base, slug, &format!("A guide: {slug}"), 1)
 }
 
 /// Signs `record` with a proof made of `options` (no proofValue), whatever they say.

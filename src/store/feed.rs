@@ -159,18 +159,7 @@ impl NodeStore {
     ) -> Result<Option<u64>, StorageError> {
         // The largest: a bulk write adds the new count beside the old one,
         // which a transaction removes afterwards (both only ever grow).
-        let mut max = None;
-        for q in reader.quads(
-            Some(self.feed.as_ref().into()),
-            Some(predicate),
-            None,
-            Some(self.feed_graph()),
-        ) {
-            if let Some(n) = as_u64(&q?.object) {
-                max = max.max(Some(n));
-            }
-        }
-        Ok(max)
+        self.largest(reader, self.feed.as_ref(), predicate)
     }
 
     fn page_subject(&self, index: u64) -> NamedNode {

@@ -282,3 +282,37 @@ pub fn spawn_serve(dir: &Path, log: bool) -> (std::process::Child, String) {
         .to_owned();
     (child, url)
 }
+
+/// A tool record of the node at `base` (Turtle template: `{base}/records/{slug}`,
+/// an English title, the shapes' required fields), stamped with `version`.
+pub fn tool_record(base: &str, slug: &str, title: &str, version: u64) -> ccis::record::Record {
+    use ccis::rdf_input::{self, InputFormat, PinnedContexts};
+    const TEMPLATE: &str = r#"@prefix ccis: <https://w3id.org/ccis/ns#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix country: <http://publications.europa.eu/resource/authority/country/> .
+@prefix lang: <http://publications.europa.eu/resource/authority/language/> .
+<records/SLUG> a ccis:Tool ;
+    dct:title "TITLE"@en ;
+    dct:description "A guide."@en ;
+    dct:language lang:ENG ;
+    dct:spatial country:FRA ;
+    dct:subject ccis:theme-employment ;
+    dct:audience ccis:audience-project-holders ;
+    ccis:stage ccis:stage-emergence ;
+    ccis:toolType ccis:tool-type-guide ;
+    dct:license <https://creativecommons.org/licenses/by/4.0/> .
+"#;
+    let ttl = TEMPLATE.replace("SLUG", slug).replace("TITLE", title);
+    let quads = rdf_input::parse(
+        ttl.as_bytes(),
+        InputFormat::Turtle,
+        Some(&format!("{base}/")),
+        "template",
+        &PinnedContexts::default(),
+    )
+    .unwrap();
+    let r = ccis::record::split_into_records(quads, base)
+        .unwrap()
+        .remove(0);
+    ccis::store::NodeStore::normalized(&r.stamped(version, "2026-11-20T10:00:00Z")).unwrap()
+}
