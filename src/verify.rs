@@ -22,6 +22,9 @@ use time::OffsetDateTime;
 /// How far in the future a proof's `created` may be, for clocks that differ.
 pub const DEFAULT_CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 
+/// Most bytes of a proof's statements (a ccis proof takes about 400).
+pub const MAX_PROOF_BYTES: usize = 16 * 1024;
+
 /// Why a member or a record is refused: one rule per requirement, one list
 /// for the verifier and the harvester.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -296,6 +299,17 @@ impl<'a> Verifier<'a> {
             Trust::Key(_) => None,
         };
         record.check_limits(&self.record_limits)?;
+        let proof_bytes: usize = proof
+            .statements
+            .iter()
+            .map(|(p, o)| p.as_str().len() + o.to_string().len())
+            .sum();
+        if proof_bytes > MAX_PROOF_BYTES {
+            return Err(Refusal::new(
+                Rule::Limits,
+                format!("the proof is {proof_bytes} bytes; at most {MAX_PROOF_BYTES} are accepted"),
+            ));
+        }
         proof::check_structure(proof)?;
         let created = proof.created_at()?;
         if created > self.now + self.clock_skew {

@@ -354,6 +354,23 @@ async fn verify_and_harvest_give_the_same_verdicts() {
             Some("1-several-proofs"),
         ),
         (
+            "big-proof",
+            {
+                let mut s = good("big-proof");
+                for (p, o) in &mut s.proof.statements {
+                    if p.as_ref() == vocab::SEC_PROOF_VALUE {
+                        *o = Literal::new_typed_literal(
+                            format!("z{}", "1".repeat(20_000)),
+                            vocab::SEC_MULTIBASE,
+                        )
+                        .into();
+                    }
+                }
+                document(&s, none)
+            },
+            Some("3-limits"),
+        ),
+        (
             "no-proof",
             good("no-proof").record.document(),
             Some("1-no-proof"),

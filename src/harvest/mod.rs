@@ -167,9 +167,6 @@ impl PeerReport {
     }
 }
 
-/// Bytes a member may hold beyond its record's limit: its proof.
-const PROOF_ALLOWANCE_BYTES: usize = 16 * 1024;
-
 /// One refusal, as written to the node's `refused.jsonl`: once per member
 /// version a peer serves, whatever the rounds that read it again.
 #[derive(Debug, Clone, Serialize)]
@@ -409,7 +406,6 @@ impl Batch {
         state.etag = etag;
         state.page_next = next;
         state.pages += 1;
-        state.refused_members.clear();
         // Only refusals never seen before are here (judge_page drops the
         // others): each is counted once, in the state written with the
         // page's position, and remembered in the same write.
@@ -905,7 +901,7 @@ impl Harvester {
         let mut outcome = PageOutcome::default();
         let mut candidates = Vec::new();
         for (m, &position) in read.members.iter().zip(&read.member_positions) {
-            let decision = self.decide_member(&judge, &limits, m, &memory.seen)?;
+            let decision = judge.decide(m, &memory.seen)?;
             match decision {
                 Decision::Accept {
                     signed,
@@ -965,29 +961,6 @@ impl Harvester {
                 }
             }
         }
-    }
-
-    /// The harvest rules for one member, after the bytes it may hold.
-    fn decide_member(
-        &self,
-        judge: &Judge<'_>,
-        limits: &RecordLimits,
-        m: &feed::PageMember,
-        seen: &Seen,
-    ) -> anyhow::Result<Decision> {
-        let most = limits
-            .record_max_bytes
-            .saturating_add(PROOF_ALLOWANCE_BYTES);
-        if m.signed_nquads.len() > most {
-            return Ok(Decision::Refuse(
-                Rule::Limits,
-                format!(
-                    "the member is {} bytes with its proof; at most {most} are accepted",
-                    m.signed_nquads.len()
-                ),
-            ));
-        }
-        judge.decide(m, seen)
     }
 
     /// Notes an accepted version in the walk's memory.

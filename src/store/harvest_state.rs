@@ -38,10 +38,6 @@ pub struct PeerState {
     pub not_harvested_unknown_origin: u64,
     /// Pages read, in all.
     pub pages: u64,
-    /// Read from states written by older versions and dropped: refused
-    /// members are now remembered in the store (see [`refusal_key`]).
-    #[serde(skip_serializing)]
-    pub refused_members: std::collections::BTreeSet<String>,
     /// How many times this state was written: when a bulk write left an
     /// older state beside it, the highest revision is the current one.
     pub revision: u64,
