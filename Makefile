@@ -19,9 +19,9 @@ demo: deps
 
 # Examples are built (so they keep compiling) but hold no tests.
 test: deps
-	$(CARGO) build --all-targets
-	$(CARGO) test --lib --tests
+	$(CARGO) build --workspace --all-targets
+	$(CARGO) test --workspace --lib --tests
 
 check: deps
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

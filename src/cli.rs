@@ -1,18 +1,19 @@
 //! The `ccis` command line.
 
 use crate::demo;
-use crate::keys;
-use crate::node::{InitOptions, Node, Outcome};
-use crate::peers::Peers;
-use crate::rdf_input::{self, InputFormat, PinnedContexts};
-use crate::signed::{self, SignedRecord};
-use crate::verify::{self, Trust};
 use anyhow::{Context, bail};
+use ccis_integrity::export;
+use ccis_integrity::keys;
+use ccis_integrity::peers::Peers;
+use ccis_integrity::signed;
+use ccis_integrity::verify::{self, Trust};
+use ccis_model::rdf_input::{self, InputFormat, PinnedContexts};
+use ccis_node::node::{InitOptions, Node, Outcome};
 use clap::{Parser, Subcommand, ValueEnum};
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::sparql::QueryResults;
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
-use oxrdf::{NamedNode, Term};
+use oxrdf::Term;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -260,8 +261,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             iris,
         } => {
             let node = Node::open_read_only(&dir)?;
-            let records = export_records(&node, &iris)?;
-            let bytes = serialize_records(&records, format)?;
+            let records = node.export(&iris)?;
+            let bytes = export::serialize_records(&records, format.into())?;
             match output {
                 Some(path) => std::fs::write(&path, bytes)
                     .with_context(|| format!("cannot write {}", path.display()))?,
@@ -328,7 +329,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 None => sparql,
             };
             let limits = &node.config.server;
-            crate::prescan::check(&sparql, limits.max_query_bytes, limits.max_query_depth)
+            ccis_server::prescan::check(&sparql, limits.max_query_bytes, limits.max_query_depth)
                 .map_err(|e| anyhow::anyhow!("query refused before parsing: {e}"))?;
             // Parsing and evaluation recurse on the query's structure: on a
             // stack as large as the server's in-process queries get.
@@ -366,7 +367,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 writeln!(out, "  {lang:<18} {n}")?;
             }
             let peers = Peers::load_for_node(&dir)?;
-            let status = crate::status::NodeStatus::read_with_peers(c, &node.store, &peers)?;
+            let status = ccis_node::status::NodeStatus::read_with_peers(c, &node.store, &peers)?;
             writeln!(out, "\nby origin node")?;
             for (origin, n) in &status.by_origin {
                 writeln!(out, "  {origin:<18} {n}")?;
@@ -409,17 +410,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             query_timeout,
         } => {
-            let config = crate::config::NodeConfig::load(&dir)?;
+            let config = ccis_node::config::NodeConfig::load(&dir)?;
             let listen = match listen {
                 Some(l) => l,
                 None => config.listen_address()?,
             };
-            let mut options = crate::server::ServerOptions::from_config(&config);
+            let mut options = ccis_server::ServerOptions::from_config(&config);
             if let Some(secs) = query_timeout {
                 options.query_timeout = std::time::Duration::from_secs(secs.max(1));
             }
-            tokio::runtime::Runtime::new()?
-                .block_on(crate::server::serve(&dir, listen, options))?;
+            tokio::runtime::Runtime::new()?.block_on(ccis_server::serve(&dir, listen, options))?;
         }
         Command::Harvest { dir, peer } => {
             let node = Node::open_for(&dir, "`ccis harvest`")?;
@@ -430,7 +430,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     None => bail!("{}/peers.toml lists no peer to harvest", dir.display()),
                 }
             }
-            let progress = crate::harvest::progress_for_terminal();
+            let progress = ccis_harvest::progress_for_terminal();
             let reports = tokio::runtime::Runtime::new()?
                 .block_on(harvester.round(peer.as_deref(), progress));
             print_harvest_summary(&reports, &mut out)?;
@@ -453,8 +453,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
         }
         Command::Token { dir } => {
-            let mut config = crate::config::NodeConfig::load(&dir)?;
-            let (token, hash) = crate::config::new_api_token()?;
+            let mut config = ccis_node::config::NodeConfig::load(&dir)?;
+            let (token, hash) = ccis_node::config::new_api_token()?;
             config.server.api_token_sha256 = Some(hash);
             config.save(&dir)?;
             writeln!(
@@ -485,69 +485,19 @@ fn parse_format(name: Option<&str>) -> anyhow::Result<Option<InputFormat>> {
     .transpose()
 }
 
-/// The stored signed records with the given IRIs, or all of them.
-pub fn export_records(node: &Node, iris: &[String]) -> anyhow::Result<Vec<SignedRecord>> {
-    let iris: Vec<NamedNode> = if iris.is_empty() {
-        node.store
-            .entries()?
-            .into_iter()
-            .map(|e| e.record)
-            .collect()
-    } else {
-        iris.iter()
-            .map(|i| NamedNode::new(i.as_str()).with_context(|| format!("{i:?} is not an IRI")))
-            .collect::<anyhow::Result<_>>()?
-    };
-    iris.iter()
-        .map(|iri| {
-            node.store
-                .get(iri)?
-                .with_context(|| format!("<{}> is not stored on this node", iri.as_str()))
-        })
-        .collect()
-}
-
-/// Serializes signed records in an export format.
-pub fn serialize_records(
-    records: &[SignedRecord],
-    format: ExportFormat,
-) -> anyhow::Result<Vec<u8>> {
-    Ok(match format {
-        ExportFormat::Jsonld => {
-            let docs: Vec<_> = records.iter().map(SignedRecord::to_json_ld).collect();
-            let value = match docs.as_slice() {
-                [one] => one.clone(),
-                _ => serde_json::Value::Array(docs),
-            };
-            let mut bytes = serde_json::to_vec_pretty(&value)?;
-            bytes.push(b'\n');
-            bytes
+impl From<ExportFormat> for export::ExportFormat {
+    fn from(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Trig => Self::Trig,
+            ExportFormat::Nquads => Self::Nquads,
+            ExportFormat::Jsonld => Self::Jsonld,
         }
-        ExportFormat::Trig | ExportFormat::Nquads => {
-            let rdf_format = if matches!(format, ExportFormat::Trig) {
-                RdfFormat::TriG
-            } else {
-                RdfFormat::NQuads
-            };
-            let mut serializer = RdfSerializer::from_format(rdf_format)
-                .with_prefix("dct", crate::vocab::DCT)?
-                .with_prefix("ccis", crate::vocab::CCIS)?
-                .with_prefix("sec", crate::vocab::SEC)?
-                .with_prefix("schema", crate::vocab::SCHEMA)?
-                .for_writer(Vec::new());
-            for r in records {
-                for q in r.to_quads() {
-                    serializer.serialize_quad(&q)?;
-                }
-            }
-            serializer.finish()?
-        }
-    })
+    }
 }
 
 /// Prints the table that ends `ccis harvest`.
 pub fn print_harvest_summary(
-    reports: &[crate::harvest::PeerReport],
+    reports: &[ccis_harvest::PeerReport],
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     writeln!(

@@ -7,14 +7,14 @@
 //! harvest each other and the European node, and the European node aggregate
 //! them all, prints what each node holds and keeps serving until Ctrl-C.
 
-use crate::cli::{ExportFormat, export_records, serialize_records};
-use crate::keys;
-use crate::node::{InitOptions, Node};
-use crate::peers::Peers;
-use crate::rdf_input::{self, InputFormat, PinnedContexts};
-use crate::signed;
-use crate::verify::{self, Trust};
 use anyhow::{Context, bail};
+use ccis_integrity::export::{ExportFormat, serialize_records};
+use ccis_integrity::keys;
+use ccis_integrity::peers::Peers;
+use ccis_integrity::signed;
+use ccis_integrity::verify::{self, Trust};
+use ccis_model::rdf_input::{self, InputFormat, PinnedContexts};
+use ccis_node::node::{InitOptions, Node};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -119,7 +119,7 @@ pub fn build_with_peers(
         for (_, slug) in SAMPLE_WITHDRAWALS.iter().filter(|(n, _)| n == id) {
             node.withdraw(&node.config.record_iri(slug))?;
         }
-        let signed = export_records(&node, &[])?;
+        let signed = node.export(&[])?;
         let mut verified = [0usize; 2];
         for (i, format) in [ExportFormat::Trig, ExportFormat::Jsonld]
             .into_iter()
@@ -187,7 +187,7 @@ fn new_root(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 }
 
 fn print_publishing(summaries: &[NodeSummary], out: &mut impl Write) -> anyhow::Result<()> {
-    let classes: Vec<&str> = crate::vocab::RECORD_CLASSES
+    let classes: Vec<&str> = ccis_model::vocab::RECORD_CLASSES
         .iter()
         .map(|(_, n)| *n)
         .collect();
@@ -280,18 +280,20 @@ async fn federation(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     for (id, listener) in listeners {
         let node = Node::open_for(&root.join(&id), "`ccis demo`")?;
-        let harvester = node.harvester()?;
         let store = node.store.clone();
-        let options = crate::server::ServerOptions::from_config(&node.config);
-        let state = crate::server::AppState::new(node, &peers, options);
+        let options = ccis_server::ServerOptions::from_config(&node.config);
+        let server = ccis_server::NodeServer::new(node, &peers, listener, options)?
+            .harvest_every(DEMO_INTERVAL);
+        let harvester = server
+            .harvester()
+            .cloned()
+            .with_context(|| format!("demo node {id} has no peers to harvest"))?;
         let mut stop = stop_rx.clone();
-        servers.push(tokio::spawn(async move {
-            axum::serve(listener, crate::server::router(state))
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-        }));
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        // After the two rounds below, each node harvests every minute, as `ccis serve` does.
+        servers.push(tokio::spawn(server.run(stopped, DEMO_INTERVAL)));
         nodes.push((id, harvester, store));
     }
     writeln!(out, "\nServing the five nodes; harvesting…")?;
@@ -304,7 +306,7 @@ async fn federation(
             let (id, harvester) = (id.clone(), harvester.clone());
             rounds.spawn(async move {
                 let reports = harvester
-                    .round(None, std::sync::Arc::new(crate::harvest::Quiet))
+                    .round(None, std::sync::Arc::new(ccis_harvest::Quiet))
                     .await;
                 (id, reports)
             });
@@ -388,31 +390,17 @@ async fn federation(
     writeln!(out, "Node directories: {}/<node id>", root.display())?;
     out.flush()?;
     if !exit {
-        // From now on each node harvests every minute, as `ccis serve` does.
-        let rounds: Vec<_> = nodes
-            .iter()
-            .map(|(_, harvester, _)| {
-                let harvester = harvester.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(DEMO_INTERVAL).await;
-                    crate::harvest::run_periodically(harvester, DEMO_INTERVAL).await
-                })
-            })
-            .collect();
         writeln!(
             out,
             "\nServing until Ctrl-C; every node harvests its peers every {} s.",
             DEMO_INTERVAL.as_secs()
         )?;
         out.flush()?;
-        crate::server::shutdown_signal().await;
-        for r in rounds {
-            r.abort();
-        }
+        ccis_server::shutdown_signal().await;
     }
     let _ = stop_tx.send(true);
     for s in servers {
-        let _ = s.await;
+        s.await??;
     }
     Ok(())
 }

@@ -1,0 +1,17 @@
+//! Integrity, the second layer: who signed a record and whether to believe it.
+//!
+//! - [`keys`]: Ed25519 keys as Multikey and did:key;
+//! - [`proof`]: Data Integrity proofs (`eddsa-rdfc-2022`);
+//! - [`signed`]: signed records as datasets and JSON-LD documents;
+//! - [`export`]: signed records written out as TriG, N-Quads or JSON-LD;
+//! - [`shapes`]: SHACL validation;
+//! - [`peers`]: the trusted peers and their pinned keys (`peers.toml`);
+//! - [`verify`]: the one verifier, used by the CLI and the harvester alike.
+
+pub mod export;
+pub mod keys;
+pub mod peers;
+pub mod proof;
+pub mod shapes;
+pub mod signed;
+pub mod verify;

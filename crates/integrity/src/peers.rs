@@ -1,0 +1,283 @@
+//! `peers.toml`: the nodes a node trusts, with their pinned keys.
+
+use crate::keys;
+use anyhow::{Context, bail};
+use ccis_model::record;
+use ed25519_dalek::VerifyingKey;
+use serde::Deserialize;
+use std::path::Path;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The role of a peer.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A national competence centre.
+    National,
+    /// The European competence centre (aggregates and relays).
+    European,
+}
+
+/// One trusted node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Peer {
+    /// Node id.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: String,
+    /// National or European.
+    pub role: Role,
+    /// Base URL: the prefix of the records it originates.
+    pub base_url: String,
+    /// Pinned keys.
+    #[serde(default)]
+    pub keys: Vec<PeerKey>,
+}
+
+/// A pinned key of a peer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerKey {
+    /// Multikey (`z6Mk…`).
+    pub public_key: String,
+    /// Signatures created before this instant are not accepted.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// Signatures created at or after this instant are not accepted.
+    #[serde(default)]
+    pub valid_until: Option<String>,
+    /// A revoked key is never accepted, whatever the date.
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeersFile {
+    #[serde(default)]
+    peer: Vec<Peer>,
+}
+
+/// The trusted peers.
+#[derive(Debug, Clone, Default)]
+pub struct Peers {
+    /// Peers in file order.
+    pub peers: Vec<Peer>,
+}
+
+/// Why a key is not trusted for a record.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TrustError {
+    /// No peer's base URL prefixes the record IRI.
+    #[error("no peer in peers.toml originates <{0}>")]
+    UnknownOrigin(String),
+    /// The key is not pinned for the origin peer.
+    #[error("key {key} is not pinned for peer {peer}")]
+    NotPinned {
+        /// The key.
+        key: String,
+        /// The origin peer.
+        peer: String,
+    },
+    /// The key is revoked.
+    #[error("key {key} of peer {peer} is revoked")]
+    Revoked {
+        /// The key.
+        key: String,
+        /// The origin peer.
+        peer: String,
+    },
+    /// The proof's `created` is outside the key's validity.
+    #[error("key {key} of peer {peer} was not valid at {created}")]
+    NotValidAt {
+        /// The key.
+        key: String,
+        /// The origin peer.
+        peer: String,
+        /// The proof's creation time.
+        created: String,
+    },
+}
+
+impl Peers {
+    /// Reads and checks `peers.toml`; errors name the line, the peer and the field.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("invalid {}", path.display()))
+    }
+
+    /// The peers of the node in `dir`: its `peers.toml`, or none.
+    pub fn load_for_node(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join("peers.toml");
+        if path.exists() {
+            Self::load(&path)
+        } else {
+            Ok(Self::default())
+        }
+    }
+
+    /// Parses and checks the text of `peers.toml`.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let file: PeersFile = toml::from_str(text)?;
+        for peer in &file.peer {
+            ccis_model::ids::check_node_id(&peer.id)
+                .with_context(|| format!("peer {:?}: field id", peer.id))?;
+            ccis_model::ids::check_base_url(&peer.base_url)
+                .with_context(|| format!("peer {}: field base_url", peer.id))?;
+            if ccis_model::vocab::country_iri(&peer.country).is_none() {
+                bail!(
+                    "peer {}: field country {:?} is not an EU member state code",
+                    peer.id,
+                    peer.country
+                );
+            }
+            if peer.keys.is_empty() {
+                bail!(
+                    "peer {}: no key; every peer needs at least one pinned key",
+                    peer.id
+                );
+            }
+            for (i, key) in peer.keys.iter().enumerate() {
+                keys::parse_public_multikey(&key.public_key)
+                    .with_context(|| format!("peer {}: keys[{i}].public_key", peer.id))?;
+                for (field, value) in [
+                    ("valid_from", &key.valid_from),
+                    ("valid_until", &key.valid_until),
+                ] {
+                    if let Some(v) = value {
+                        OffsetDateTime::parse(v, &Rfc3339).with_context(|| {
+                            format!(
+                                "peer {}: keys[{i}].{field} {v:?} is not an RFC 3339 date-time",
+                                peer.id
+                            )
+                        })?;
+                    }
+                }
+            }
+        }
+        let mut ids: Vec<&str> = file.peer.iter().map(|p| p.id.as_str()).collect();
+        ids.sort_unstable();
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            bail!("peer {} is listed twice", w[0]);
+        }
+        Ok(Self { peers: file.peer })
+    }
+
+    /// The peer by id.
+    pub fn get(&self, id: &str) -> Option<&Peer> {
+        self.peers.iter().find(|p| p.id == id)
+    }
+
+    /// The peer that originates a record IRI: the one whose base URL prefixes it.
+    pub fn origin_of(&self, record_iri: &str) -> Option<&Peer> {
+        self.peers
+            .iter()
+            .find(|p| record::record_of(record_iri, &p.base_url).is_some())
+    }
+
+    /// Checks that `key` may sign, at `created`, a record originating at `record_iri`.
+    pub fn check_trust(
+        &self,
+        record_iri: &str,
+        key: &VerifyingKey,
+        created: &str,
+    ) -> Result<&Peer, TrustError> {
+        let peer = self
+            .origin_of(record_iri)
+            .ok_or_else(|| TrustError::UnknownOrigin(record_iri.to_owned()))?;
+        let multikey = keys::public_multikey(key);
+        let pinned = peer
+            .keys
+            .iter()
+            .find(|k| k.public_key == multikey)
+            .ok_or_else(|| TrustError::NotPinned {
+                key: multikey.clone(),
+                peer: peer.id.clone(),
+            })?;
+        if pinned.revoked {
+            return Err(TrustError::Revoked {
+                key: multikey,
+                peer: peer.id.clone(),
+            });
+        }
+        let not_valid = || TrustError::NotValidAt {
+            key: multikey.clone(),
+            peer: peer.id.clone(),
+            created: created.to_owned(),
+        };
+        let at = OffsetDateTime::parse(created, &Rfc3339).map_err(|_| not_valid())?;
+        let parse = |v: &Option<String>| {
+            v.as_deref()
+                .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+        };
+        if parse(&pinned.valid_from).is_some_and(|from| at < from)
+            || parse(&pinned.valid_until).is_some_and(|until| at >= until)
+        {
+            return Err(not_valid());
+        }
+        Ok(peer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    fn text(key: &str, extra: &str) -> String {
+        format!(
+            "[[peer]]\nid = \"fr-avise\"\nname = \"Avise\"\ncountry = \"FR\"\nrole = \"national\"\nbase_url = \"https://fr.example\"\n[[peer.keys]]\npublic_key = \"{key}\"\nvalid_from = \"2026-01-01T00:00:00Z\"\n{extra}"
+        )
+    }
+
+    #[test]
+    fn trust_follows_pinning_validity_and_revocation() {
+        let key = SigningKey::from_bytes(&[1u8; 32]).verifying_key();
+        let other = SigningKey::from_bytes(&[2u8; 32]).verifying_key();
+        let mk = keys::public_multikey(&key);
+        let peers = Peers::parse(&text(&mk, "valid_until = \"2027-01-01T00:00:00Z\"\n")).unwrap();
+        let rec = "https://fr.example/records/guide";
+        assert!(peers.check_trust(rec, &key, "2026-06-01T00:00:00Z").is_ok());
+        assert!(matches!(
+            peers.check_trust(rec, &key, "2025-06-01T00:00:00Z"),
+            Err(TrustError::NotValidAt { .. })
+        ));
+        assert!(matches!(
+            peers.check_trust(rec, &key, "2027-06-01T00:00:00Z"),
+            Err(TrustError::NotValidAt { .. })
+        ));
+        assert!(matches!(
+            peers.check_trust(rec, &other, "2026-06-01T00:00:00Z"),
+            Err(TrustError::NotPinned { .. })
+        ));
+        assert!(matches!(
+            peers.check_trust(
+                "https://else.example/records/x",
+                &key,
+                "2026-06-01T00:00:00Z"
+            ),
+            Err(TrustError::UnknownOrigin(_))
+        ));
+        let revoked = Peers::parse(&text(&mk, "revoked = true\n")).unwrap();
+        assert!(matches!(
+            revoked.check_trust(rec, &key, "2026-06-01T00:00:00Z"),
+            Err(TrustError::Revoked { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_files_name_the_problem() {
+        let err = Peers::parse("[[peer]]\nid = \"x\"\nname = 3\n").unwrap_err();
+        assert!(format!("{err:#}").contains("line"), "{err:#}");
+        let no_key = "[[peer]]\nid = \"x\"\nname = \"X\"\ncountry = \"FR\"\nrole = \"national\"\nbase_url = \"https://x.example\"\n";
+        let err = Peers::parse(no_key).unwrap_err();
+        assert!(err.to_string().contains("no key"), "{err}");
+        let err = Peers::parse(&text("z6MkBad", "")).unwrap_err();
+        assert!(format!("{err:#}").contains("keys[0].public_key"), "{err:#}");
+    }
+}

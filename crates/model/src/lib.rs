@@ -1,0 +1,17 @@
+//! The record model of ccis, the bottom layer: what a record is, the
+//! vocabulary it is described with, how RDF comes in, and its RDFC-1.0
+//! canonical form. Nothing here knows about keys, stores or the network.
+//!
+//! - [`vocab`]: namespaces and the vocabulary files built into the binary;
+//! - [`ids`]: node ids and base URLs;
+//! - [`clock`]: the time, as a seam tests can set;
+//! - [`rdf_input`]: reading Turtle, N-Triples, TriG, N-Quads and JSON-LD;
+//! - [`record`]: the record model and its limits;
+//! - [`canon`]: bounded RDFC-1.0 canonicalization.
+
+pub mod canon;
+pub mod clock;
+pub mod ids;
+pub mod rdf_input;
+pub mod record;
+pub mod vocab;
