@@ -1,6 +1,7 @@
 //! `GET /`: the web catalogue for people, in the language they ask for.
 
 use crate::AppState;
+use crate::problem::Problem;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -191,8 +192,8 @@ pub async fn index(
     .await;
     let rows = match rows {
         Ok(Ok(rows)) => rows,
-        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")).into_response(),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Ok(Err(e)) => return Problem::internal(format!("{e:#}")).into_response(),
+        Err(e) => return Problem::internal(e).into_response(),
     };
     let w = words(&lang);
     let has_next = rows.len() as u64 > PER_PAGE;

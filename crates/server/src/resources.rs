@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::negotiate::choose;
+use crate::problem::Problem;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -36,20 +37,8 @@ fn body(status: StatusCode, media_type: &str, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message.into(),
-    )
-        .into_response()
-}
-
 fn not_acceptable(offered: &[&str]) -> Response {
-    error(
-        StatusCode::NOT_ACCEPTABLE,
-        format!("acceptable media types: {}", offered.join(", ")),
-    )
+    Problem::not_acceptable(offered).into_response()
 }
 
 fn turtle(triples: &[Triple]) -> anyhow::Result<Vec<u8>> {
@@ -80,7 +69,7 @@ pub async fn record(
     headers: HeaderMap,
 ) -> Response {
     if !record::is_slug(&slug) {
-        return error(StatusCode::NOT_FOUND, "no such record");
+        return Problem::not_found("no such record").into_response();
     }
     let iri = NamedNode::new_unchecked(state.config.record_iri(&slug));
     let store = state.store.clone();
@@ -88,13 +77,10 @@ pub async fn record(
     let signed = match tokio::task::spawn_blocking(move || store.get(&lookup)).await {
         Ok(Ok(Some(signed))) => signed,
         Ok(Ok(None)) => {
-            return error(
-                StatusCode::NOT_FOUND,
-                format!("no record <{}>", iri.as_str()),
-            );
+            return Problem::not_found(format!("no record <{}>", iri.as_str())).into_response();
         }
-        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(Err(e)) => return Problem::internal(e.to_string()).into_response(),
+        Err(e) => return Problem::internal(e.to_string()).into_response(),
     };
     let status = if signed.record.is_withdrawn() {
         StatusCode::GONE
@@ -129,7 +115,7 @@ pub async fn record(
     };
     match result {
         Ok(bytes) => body(status, chosen, bytes),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => Problem::internal(e.to_string()).into_response(),
     }
 }
 
@@ -243,7 +229,7 @@ pub async fn node(State(state): State<AppState>, headers: HeaderMap) -> Response
     };
     match result {
         Ok(bytes) => body(StatusCode::OK, chosen, bytes),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => Problem::internal(e.to_string()).into_response(),
     }
 }
 
@@ -258,6 +244,6 @@ pub async fn vocab(Path(file): Path<String>) -> Response {
             };
             (StatusCode::OK, [(header::CONTENT_TYPE, media_type)], *text).into_response()
         }
-        None => error(StatusCode::NOT_FOUND, format!("no vocabulary file {file}")),
+        None => Problem::not_found(format!("no vocabulary file {file}")).into_response(),
     }
 }
