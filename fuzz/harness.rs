@@ -5,7 +5,7 @@
 //! (`assert!`s that two ways of computing one thing agree).
 //!
 //! Inputs that take a format start with one selector byte (its value modulo
-//! the number of formats); the rest is the document. See docs/fuzzing.md.
+//! the number of formats); the rest is the document. See docs/08-fuzzing.md.
 
 use ccis::canon::{self, Limits};
 use ccis::config::ServerConfig;

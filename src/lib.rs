@@ -16,6 +16,7 @@
 //! | harvest | [`ccis_harvest`] | [`harvest`] |
 //! | node | [`ccis_node`] | [`config`], [`dir_lock`], [`node`], [`status`] |
 //! | interfaces | [`ccis_server`], this crate | [`server`], [`prescan`], `cli`, `demo` |
+#![doc = include_str!("../docs/01-architecture.md")]
 
 pub use ccis_feed as feed;
 pub use ccis_harvest as harvest;

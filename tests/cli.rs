@@ -412,6 +412,11 @@ fn demo_runs_the_five_node_federation_to_convergence() {
     let fed = tmp.path().join("fed");
     let (ok, out, err) = ccis(&["demo", "--exit", "--dir", s(&fed), "--repo", s(&repo())]);
     assert!(ok, "{out}{err}");
+    // The demo prints tables and URLs; request and round logs need RUST_LOG.
+    assert!(
+        !err.contains("INFO") && !out.contains("INFO"),
+        "no log stream without RUST_LOG:\n{err}"
+    );
     let rows: Vec<&str> = out
         .lines()
         .filter(|l| {

@@ -17,6 +17,9 @@
 //! by bytes too (the store decides the cuts as members are appended). A
 //! full page links to the next one and never changes; the last page grows
 //! until full.
+//!
+//! The chapter of the documentation on this layer follows.
+#![doc = include_str!("../../../docs/07-federation.md")]
 
 use ccis_integrity::signed::{self, FoundRecord};
 use ccis_model::vocab;

@@ -7,6 +7,10 @@
 //! limits, so a peer that is down, slow or hostile never holds up the others.
 //! Nothing is ever removed because it is missing from a feed: only a verified
 //! tombstone (a newer version of type `ccis:Withdrawn`) replaces a record.
+//!
+//! The chapter of the documentation on this layer follows.
+#![doc = include_str!("../../../docs/04-harvesting.md")]
+#![doc = include_str!("../../../docs/05-limits.md")]
 
 mod fetch;
 mod progress;

@@ -7,6 +7,9 @@
 //! - [`shapes`]: SHACL validation;
 //! - [`peers`]: the trusted peers and their pinned keys (`peers.toml`);
 //! - [`verify`]: the one verifier, used by the CLI and the harvester alike.
+//!
+//! The chapter of the documentation on this layer follows.
+#![doc = include_str!("../../../docs/03-records-and-signatures.md")]
 
 pub mod export;
 pub mod keys;

@@ -38,7 +38,7 @@ pub struct NodeConfig {
     pub harvest: ccis_harvest::HarvestConfig,
 }
 
-/// `[server]` in `ccis.toml`. Every limit here has a default; docs/sparql.md
+/// `[server]` in `ccis.toml`. Every limit here has a default; docs/06-sparql.md
 /// ("Limits and abuse") describes each.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]

@@ -6,6 +6,9 @@
 //! - [`node`]: the publishing pipeline (validate, sign, store);
 //! - [`rounds`]: harvest rounds for as long as the node runs;
 //! - [`status`]: what a node holds and how its peers behave.
+//!
+//! The chapter of the documentation on this layer follows.
+#![doc = include_str!("../../../docs/02-running-a-node.md")]
 
 pub mod config;
 pub mod dir_lock;

@@ -1,5 +1,9 @@
 //! The node's HTTP server (axum): web catalogue, records, node description,
 //! vocabulary, LDES feed, read-only SPARQL and the operator API.
+//!
+//! The chapter of the documentation on this layer follows.
+#![doc = include_str!("../../../docs/06-sparql.md")]
+#![doc = include_str!("../../../docs/05-limits.md")]
 
 mod api;
 mod catalogue;

@@ -13,6 +13,9 @@
 //!
 //! Every change of a record touches its graphs, the catalogue and the feed
 //! log in one transaction; writers take turns through one lock.
+//!
+//! The chapter of the documentation on this layer follows.
+#![doc = include_str!("../../../docs/01-architecture.md")]
 
 mod feed;
 mod harvest_state;
