@@ -10,6 +10,7 @@ use ccis_integrity::export::{ExportFormat, serialize_records};
 use ccis_integrity::keys;
 use ccis_model::record;
 use ccis_model::vocab;
+use ccis_node::config::{KeyConfig, NodeConfig};
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxrdf::vocab::{rdf, xsd};
 use oxrdf::{Literal, NamedNode, Triple};
@@ -123,82 +124,11 @@ pub async fn record(
 pub async fn node(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let c = &state.config;
     let me = NamedNode::new_unchecked(format!("{}/node", c.base_url));
-    let sec = |local: &str| NamedNode::new_unchecked(format!("{}{local}", vocab::SEC));
-    let mut triples = vec![
-        Triple::new(
-            me.clone(),
-            rdf::TYPE,
-            NamedNode::new_unchecked(format!("{}Organization", vocab::SCHEMA)),
-        ),
-        Triple::new(
-            me.clone(),
-            vocab::DCT_IDENTIFIER,
-            Literal::new_simple_literal(&c.id),
-        ),
-        Triple::new(
-            me.clone(),
-            NamedNode::new_unchecked(format!("{}name", vocab::SCHEMA)),
-            Literal::new_simple_literal(&c.name),
-        ),
-        Triple::new(
-            me.clone(),
-            vocab::DCT_SPATIAL,
-            NamedNode::new_unchecked(c.country_iri()),
-        ),
-        Triple::new(
-            me.clone(),
-            NamedNode::new_unchecked(format!("{}url", vocab::SCHEMA)),
-            NamedNode::new_unchecked(&c.base_url),
-        ),
-        Triple::new(
-            me.clone(),
-            NamedNode::new_unchecked(format!("{}catalog", vocab::DCAT)),
-            state.store.catalogue().clone(),
-        ),
-        Triple::new(
-            state.store.catalogue().clone(),
-            rdf::TYPE,
-            vocab::DCAT_CATALOG,
-        ),
-        Triple::new(
-            state.store.catalogue().clone(),
-            vocab::DCT_PUBLISHER,
-            me.clone(),
-        ),
-    ];
+    let mut triples = node_triples(c, &me, state.store.catalogue());
     for key in &c.keys {
-        let Ok(public) = keys::parse_public_multikey(&key.public_key) else {
-            continue;
-        };
-        let vm = NamedNode::new_unchecked(keys::verification_method(&public));
-        triples.push(Triple::new(me.clone(), sec("assertionMethod"), vm.clone()));
-        triples.push(Triple::new(vm.clone(), rdf::TYPE, sec("Multikey")));
-        triples.push(Triple::new(vm.clone(), sec("controller"), me.clone()));
-        triples.push(Triple::new(
-            vm.clone(),
-            sec("publicKeyMultibase"),
-            Literal::new_typed_literal(&key.public_key, vocab::SEC_MULTIBASE),
-        ));
-        triples.push(Triple::new(
-            vm.clone(),
-            NamedNode::new_unchecked(format!("{}validFrom", vocab::CCIS)),
-            Literal::new_typed_literal(&key.valid_from, xsd::DATE_TIME),
-        ));
-        if let Some(until) = &key.valid_until {
-            triples.push(Triple::new(
-                vm.clone(),
-                sec("expires"),
-                Literal::new_typed_literal(until, xsd::DATE_TIME),
-            ));
-        }
-        if key.revoked {
-            triples.push(Triple::new(
-                vm.clone(),
-                sec("revoked"),
-                Literal::new_typed_literal(&key.valid_from, xsd::DATE_TIME),
-            ));
-        }
+        key_triples(key, &me, &mut triples);
     }
+
     let offered = [TURTLE, NTRIPLES, JSONLD, HTML];
     let Some(chosen) = choose(accept(&headers), &offered) else {
         return not_acceptable(&offered);
@@ -230,6 +160,80 @@ pub async fn node(State(state): State<AppState>, headers: HeaderMap) -> Response
     match result {
         Ok(bytes) => body(StatusCode::OK, chosen, bytes),
         Err(e) => Problem::internal(e.to_string()).into_response(),
+    }
+}
+
+/// The triples describing the node: identity, country, URL and catalogue.
+fn node_triples(c: &NodeConfig, me: &NamedNode, catalogue: &NamedNode) -> Vec<Triple> {
+    vec![
+        Triple::new(
+            me.clone(),
+            rdf::TYPE,
+            NamedNode::new_unchecked(format!("{}Organization", vocab::SCHEMA)),
+        ),
+        Triple::new(
+            me.clone(),
+            vocab::DCT_IDENTIFIER,
+            Literal::new_simple_literal(&c.id),
+        ),
+        Triple::new(
+            me.clone(),
+            NamedNode::new_unchecked(format!("{}name", vocab::SCHEMA)),
+            Literal::new_simple_literal(&c.name),
+        ),
+        Triple::new(
+            me.clone(),
+            vocab::DCT_SPATIAL,
+            NamedNode::new_unchecked(c.country_iri()),
+        ),
+        Triple::new(
+            me.clone(),
+            NamedNode::new_unchecked(format!("{}url", vocab::SCHEMA)),
+            NamedNode::new_unchecked(&c.base_url),
+        ),
+        Triple::new(
+            me.clone(),
+            NamedNode::new_unchecked(format!("{}catalog", vocab::DCAT)),
+            catalogue.clone(),
+        ),
+        Triple::new(catalogue.clone(), rdf::TYPE, vocab::DCAT_CATALOG),
+        Triple::new(catalogue.clone(), vocab::DCT_PUBLISHER, me.clone()),
+    ]
+}
+
+/// The triples of one of the node's keys as a Multikey verification method.
+fn key_triples(key: &KeyConfig, me: &NamedNode, triples: &mut Vec<Triple>) {
+    let sec = |local: &str| NamedNode::new_unchecked(format!("{}{local}", vocab::SEC));
+    let Ok(public) = keys::parse_public_multikey(&key.public_key) else {
+        return;
+    };
+    let vm = NamedNode::new_unchecked(keys::verification_method(&public));
+    triples.push(Triple::new(me.clone(), sec("assertionMethod"), vm.clone()));
+    triples.push(Triple::new(vm.clone(), rdf::TYPE, sec("Multikey")));
+    triples.push(Triple::new(vm.clone(), sec("controller"), me.clone()));
+    triples.push(Triple::new(
+        vm.clone(),
+        sec("publicKeyMultibase"),
+        Literal::new_typed_literal(&key.public_key, vocab::SEC_MULTIBASE),
+    ));
+    triples.push(Triple::new(
+        vm.clone(),
+        NamedNode::new_unchecked(format!("{}validFrom", vocab::CCIS)),
+        Literal::new_typed_literal(&key.valid_from, xsd::DATE_TIME),
+    ));
+    if let Some(until) = &key.valid_until {
+        triples.push(Triple::new(
+            vm.clone(),
+            sec("expires"),
+            Literal::new_typed_literal(until, xsd::DATE_TIME),
+        ));
+    }
+    if key.revoked {
+        triples.push(Triple::new(
+            vm.clone(),
+            sec("revoked"),
+            Literal::new_typed_literal(&key.valid_from, xsd::DATE_TIME),
+        ));
     }
 }
 
