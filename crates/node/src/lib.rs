@@ -10,6 +10,8 @@
 //! The chapter of the documentation on this layer follows.
 #![doc = include_str!("../../../docs/02-running-a-node.md")]
 
+#![deny(missing_docs)]
+
 pub mod config;
 pub mod dir_lock;
 pub mod node;

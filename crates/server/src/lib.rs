@@ -5,6 +5,8 @@
 #![doc = include_str!("../../../docs/06-sparql.md")]
 #![doc = include_str!("../../../docs/05-limits.md")]
 
+#![deny(missing_docs)]
+
 mod api;
 mod catalogue;
 mod eval;
