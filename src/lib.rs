@@ -15,6 +15,7 @@
 //! - [`prescan`]: size and nesting of a SPARQL query, checked before parsing;
 //! - [`store`]: the store layout;
 //! - [`config`], [`peers`]: the node's configuration and its trusted peers;
+//! - [`peer_file`], [`atomic_file`]: editing `peers.toml` in place, atomically;
 //! - [`node`], [`dir_lock`]: the publishing pipeline; one writer per node directory;
 //! - [`verify`]: offline verification;
 //! - [`feed`]: the change feed as LDES/TREE documents;
@@ -24,6 +25,7 @@
 //!   SPARQL, operator API);
 //! - [`cli`], [`demo`]: the command line.
 
+pub mod atomic_file;
 pub mod canon;
 pub mod cli;
 pub mod config;
@@ -33,6 +35,7 @@ pub mod feed;
 pub mod harvest;
 pub mod keys;
 pub mod node;
+pub mod peer_file;
 pub mod peers;
 pub mod prescan;
 pub mod proof;
