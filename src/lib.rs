@@ -16,6 +16,7 @@
 //! - [`store`]: the store layout;
 //! - [`config`], [`peers`]: the node's configuration and its trusted peers;
 //! - [`peer_file`], [`atomic_file`]: editing `peers.toml` in place, atomically;
+//! - [`node_description`]: a node's `/node` description read back, to pin it;
 //! - [`node`], [`dir_lock`]: the publishing pipeline; one writer per node directory;
 //! - [`verify`]: offline verification;
 //! - [`feed`]: the change feed as LDES/TREE documents;
@@ -35,6 +36,7 @@ pub mod feed;
 pub mod harvest;
 pub mod keys;
 pub mod node;
+pub mod node_description;
 pub mod peer_file;
 pub mod peers;
 pub mod prescan;
