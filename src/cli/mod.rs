@@ -1,5 +1,7 @@
-//! The `ccis` command line: one function per command.
+//! The `ccis` command line: one function per command; `peer`, `node` and
+//! `publish` in modules of their own.
 
+mod peer;
 mod publish;
 
 use crate::demo;
@@ -179,6 +181,18 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Pin, list, update and remove the peers this node trusts (its peers.toml).
+    Peer {
+        /// What to do with the peers.
+        #[command(subcommand)]
+        command: peer::PeerCommand,
+    },
+    /// This node as its peers pin it.
+    Node {
+        /// What to show.
+        #[command(subcommand)]
+        command: peer::NodeCommand,
+    },
     /// Run the five sample nodes on 127.0.0.1: publish, serve, harvest each other, show the result.
     Demo {
         /// Where to create the nodes (default: a new temporary directory).
@@ -256,6 +270,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             offline,
             exit,
         } => demo::run(demo::DemoOptions { dir, offline, exit }, &repo, out),
+        Command::Peer { command } => peer::run(command, out),
+        Command::Node { command } => peer::run_node(command, out),
     }
 }
 
