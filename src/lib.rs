@@ -15,7 +15,8 @@
 //! - [`prescan`]: size and nesting of a SPARQL query, checked before parsing;
 //! - [`store`]: the store layout;
 //! - [`config`], [`peers`]: the node's configuration and its trusted peers;
-//! - [`peer_file`], [`atomic_file`]: editing `peers.toml` in place, atomically;
+//! - [`peer_file`], [`key_admin`], [`atomic_file`]: editing `peers.toml` and
+//!   the keys of `ccis.toml` in place, atomically;
 //! - [`node_description`]: a node's `/node` description read back, to pin it;
 //! - [`node`], [`dir_lock`]: the publishing pipeline; one writer per node directory;
 //! - [`verify`]: offline verification;
@@ -34,6 +35,7 @@ pub mod demo;
 pub mod dir_lock;
 pub mod feed;
 pub mod harvest;
+pub mod key_admin;
 pub mod keys;
 pub mod node;
 pub mod node_description;

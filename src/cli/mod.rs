@@ -1,6 +1,7 @@
-//! The `ccis` command line: one function per command; `peer`, `node` and
-//! `publish` in modules of their own.
+//! The `ccis` command line: one function per command; `peer`, `node`, `key`
+//! and `publish` in modules of their own.
 
+mod key;
 mod peer;
 mod publish;
 
@@ -193,6 +194,12 @@ pub enum Command {
         #[command(subcommand)]
         command: peer::NodeCommand,
     },
+    /// List, rotate and revoke this node's signing keys (its ccis.toml).
+    Key {
+        /// What to do with the keys.
+        #[command(subcommand)]
+        command: key::KeyCommand,
+    },
     /// Run the five sample nodes on 127.0.0.1: publish, serve, harvest each other, show the result.
     Demo {
         /// Where to create the nodes (default: a new temporary directory).
@@ -272,6 +279,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => demo::run(demo::DemoOptions { dir, offline, exit }, &repo, out),
         Command::Peer { command } => peer::run(command, out),
         Command::Node { command } => peer::run_node(command, out),
+        Command::Key { command } => key::run(command, out),
     }
 }
 
