@@ -83,6 +83,9 @@ pub enum Command {
     /// Subjects are {base-url}/records/{slug} or fragments of one; relative IRIs
     /// such as <records/my-guide> resolve against the node's base URL. All files
     /// are published in one transaction: if any record is refused, nothing is stored.
+    /// A directory stands for its record files (.ttl .nt .nq .trig .jsonld .json,
+    /// not in subdirectories), in name order; every file is read and checked
+    /// before anything is published, and each bad one is named.
     Publish {
         /// The node directory.
         #[arg(long, default_value = ".")]
@@ -90,7 +93,7 @@ pub enum Command {
         /// Input format, when the file extension does not tell (turtle, ntriples, jsonld).
         #[arg(long)]
         format: Option<String>,
-        /// Files to publish.
+        /// Files or directories to publish.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
