@@ -11,7 +11,6 @@
 //!
 //! The chapter of the documentation on this layer follows.
 #![doc = include_str!("../../../docs/03-records-and-signatures.md")]
-
 #![deny(missing_docs)]
 
 pub mod canon;

@@ -4,7 +4,6 @@
 //! The chapter of the documentation on this layer follows.
 #![doc = include_str!("../../../docs/06-sparql.md")]
 #![doc = include_str!("../../../docs/05-limits.md")]
-
 #![deny(missing_docs)]
 
 mod api;
