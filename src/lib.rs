@@ -39,6 +39,7 @@ pub mod proof;
 pub mod rdf_input;
 pub mod record;
 pub mod server;
+pub mod shape_plan;
 pub mod shapes;
 pub mod signed;
 pub mod status;

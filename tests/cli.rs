@@ -210,12 +210,12 @@ fn bad_input_is_refused_with_its_location_and_stores_nothing() {
         (
             "two-titles.ttl",
             GUIDE.replace("\"Guide\"@en", "\"Guide\"@en , \"Handbook\"@en"),
-            "lang en",
+            "two or more values are tagged @en",
         ),
         (
             "bad-country.ttl",
             GUIDE.replace("country:FRA", "country:USA"),
-            "EuCountryShape",
+            "the 27 allowed values are the concepts of the scheme <http://publications.europa.eu/resource/authority/country>",
         ),
         (
             "untagged.ttl",
@@ -225,7 +225,7 @@ fn bad_input_is_refused_with_its_location_and_stores_nothing() {
         (
             "bad-type.ttl",
             GUIDE.replace("ccis:tool-type-guide", "ccis:theme-housing"),
-            "ToolTypeShape",
+            "ccis:toolType = ccis:theme-housing: a tool needs a ccis:toolType from ccis:ToolTypes; allowed values: ccis:tool-type-case-study",
         ),
         (
             "foreign.ttl",
