@@ -736,6 +736,39 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_english_title_is_explained() {
+        let v = ShapeValidator::new().unwrap();
+        let good = tool("https://x.example/records/t", 1, true);
+        let french = with(&good, &format!("{DCT}title"), vec![lit("Un guide", "fr")]);
+        let found = violations(&v, &french);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].path.as_deref(),
+            Some("http://purl.org/dc/terms/title")
+        );
+        assert_eq!(
+            found[0].message,
+            "dct:title needs an English (@en) title; titles in other languages are welcome as well"
+        );
+        let shown = found[0].to_string();
+        assert!(
+            shown.starts_with("<https://x.example/records/t> dct:title: "),
+            "{shown}"
+        );
+        // No title at all: the same message; a regional English tag will do.
+        let none = with(&good, &format!("{DCT}title"), vec![]);
+        assert_eq!(violations(&v, &none)[0].message, found[0].message);
+        let british = with(&good, &format!("{DCT}title"), vec![lit("A guide", "en-GB")]);
+        assert!(v.validate(&british).is_ok());
+        let fr = v.in_language("fr");
+        assert!(
+            violations(&fr, &french)[0]
+                .message
+                .contains("titre en anglais (@en)")
+        );
+    }
+
+    #[test]
     fn a_theme_violation_lists_the_allowed_themes() {
         let v = ShapeValidator::new().unwrap();
         let good = tool("https://x.example/records/t", 1, true);

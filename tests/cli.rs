@@ -109,7 +109,7 @@ fn publish_version_withdraw_export_verify() {
         &format!(
             r#"{{"@context": "https://w3id.org/ccis/context.jsonld",
               "id": "{BASE}/records/howto", "type": "Tool",
-              "title": [{{"@value": "Fiche", "@language": "fr"}}],
+              "title": [{{"@value": "Fiche", "@language": "fr"}}, {{"@value": "How-to", "@language": "en"}}],
               "description": {{"@value": "Une fiche.", "@language": "fr"}},
               "spatial": "http://publications.europa.eu/resource/authority/country/FRA",
               "subject": "ccis:theme-housing", "toolType": "ccis:tool-type-how-to",
@@ -205,7 +205,7 @@ fn bad_input_is_refused_with_its_location_and_stores_nothing() {
         (
             "no-title.ttl",
             GUIDE.replace("dct:title \"Guide\"@fr , \"Guide\"@en ;", ""),
-            "dct:title is required",
+            "dct:title needs an English (@en) title",
         ),
         (
             "two-titles.ttl",
