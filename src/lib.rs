@@ -10,7 +10,7 @@
 //! | layer | crate | modules re-exported here |
 //! |---|---|---|
 //! | model | [`ccis_model`] | [`vocab`], [`ids`], [`clock`], [`rdf_input`], [`record`], [`canon`] |
-//! | integrity | [`ccis_integrity`] | [`keys`], [`proof`], [`signed`], [`export`], [`shapes`], [`peers`], [`verify`] |
+//! | integrity | [`ccis_integrity`] | [`keys`], [`proof`], [`signed`], [`export`], [`shapes`], [`shape_plan`], [`peers`], [`verify`] |
 //! | store | [`ccis_store`] | [`store`] |
 //! | feed | [`ccis_feed`] | [`feed`] |
 //! | harvest | [`ccis_harvest`] | [`harvest`] |
@@ -20,7 +20,7 @@
 
 pub use ccis_feed as feed;
 pub use ccis_harvest as harvest;
-pub use ccis_integrity::{export, keys, peers, proof, shapes, signed, verify};
+pub use ccis_integrity::{export, keys, peers, proof, shape_plan, shapes, signed, verify};
 pub use ccis_model::{canon, clock, ids, rdf_input, record, vocab};
 pub use ccis_node::{
     atomic_file, config, dir_lock, key_admin, node, node_description, peer_file, status,

@@ -25,10 +25,11 @@ pub(super) fn cmd_publish(
     let format = parse_format(format)?;
     if !inputs.iter().any(|p| p.is_dir()) {
         let records = node.read_records(inputs, format)?;
+        let notes = english_title_notes(&records);
         for p in node.publish(records)? {
             print_published(&p, None, out)?;
         }
-        return Ok(());
+        return print_notes(&notes, out);
     }
     let files = expand(inputs)?;
     let batches = read_all(&node, &files, format)?;
@@ -42,6 +43,7 @@ pub(super) fn cmd_publish(
             records.push(r);
         }
     }
+    let notes = english_title_notes(&records);
     let published = node.publish(records).map_err(|e| name_files(e, &owners))?;
     for (p, file) in published.iter().zip(&order) {
         print_published(p, Some(file), out)?;
@@ -56,6 +58,37 @@ pub(super) fn cmd_publish(
         count(Outcome::Updated),
         count(Outcome::Unchanged)
     )?;
+    print_notes(&notes, out)
+}
+
+/// Records without an English title are published as they are (a record
+/// never has to be translated); the note says what that means for them.
+fn english_title_notes(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .filter(|r| !r.is_withdrawn())
+        .filter_map(|r| {
+            let languages = r.title_languages();
+            let english = languages
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case("en") || l.to_ascii_lowercase().starts_with("en-"));
+            (!english && !languages.is_empty()).then(|| {
+                format!(
+                    "note: <{}> has no English (@en) title; it is published with its titles in \
+                     {}, which every catalogue shows; add an @en title for readers of other \
+                     languages to find it by title",
+                    r.iri.as_str(),
+                    languages.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+fn print_notes(notes: &[String], out: &mut impl Write) -> anyhow::Result<()> {
+    for note in notes {
+        writeln!(out, "{note}")?;
+    }
     Ok(())
 }
 
