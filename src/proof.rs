@@ -214,13 +214,13 @@ fn join_hashes(proof_config_hash: &[u8; 32], document_hash: &[u8; 32]) -> [u8; 6
 
 /// Encodes a signature as a `proofValue`: `z` + base58btc.
 pub fn encode_proof_value(signature: &Signature) -> String {
-    format!("z{}", bs58::encode(signature.to_bytes()).into_string())
+    format!("z{}", keys::base58::encode(&signature.to_bytes()))
 }
 
 fn decode_proof_value(value: &str) -> Result<Signature, ProofError> {
     let bytes = value
         .strip_prefix('z')
-        .and_then(|b| bs58::decode(b).into_vec().ok())
+        .and_then(keys::base58::decode)
         .ok_or_else(|| ProofError::Malformed("proofValue is not base58btc multibase".into()))?;
     Signature::from_slice(&bytes)
         .map_err(|_| ProofError::Malformed("proofValue is not a 64-byte signature".into()))
