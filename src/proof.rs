@@ -3,13 +3,14 @@
 //! hashData = SHA-256(canonical proof configuration) ‖ SHA-256(canonical document);
 //! the signature is Ed25519 over those 64 bytes, and `proofValue` is `z` + base58btc.
 
-use crate::canon::{self, CanonError, Limits};
+use crate::canon::{self, CanonError, Limits, Lines};
 use crate::keys::{self, KeyError};
 use crate::vocab;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use oxrdf::vocab::{rdf, xsd};
 use oxrdf::{
-    BlankNode, GraphName, GraphNameRef, Literal, NamedNode, NamedOrBlankNode, Quad, Term, TermRef,
+    BlankNodeRef, GraphName, GraphNameRef, Literal, LiteralRef, NamedNode, NamedOrBlankNode, Quad,
+    QuadRef, Term, TermRef,
 };
 use sha2::{Digest, Sha256};
 
@@ -179,22 +180,34 @@ impl Proof {
 /// With a single blank node whose statements are all ground, RDFC-1.0 labels it
 /// `c14n0`; this is computed directly.
 pub fn canonical_proof_configuration(proof: &Proof) -> Result<String, ProofError> {
-    let node = BlankNode::new_unchecked("c14n0");
-    let mut lines: Vec<String> = Vec::new();
-    for (p, o) in proof.configuration() {
+    Ok(configuration_lines(proof)?.concat())
+}
+
+/// SHA-256 of [`canonical_proof_configuration`], without building it.
+fn proof_configuration_sha256(proof: &Proof) -> Result<[u8; 32], ProofError> {
+    Ok(configuration_lines(proof)?.sha256())
+}
+
+fn configuration_lines(proof: &Proof) -> Result<Lines, ProofError> {
+    let node = BlankNodeRef::new_unchecked("c14n0");
+    let mut lines = Lines::with_capacity(proof.statements.len());
+    for (p, o) in &proof.statements {
+        if p.as_ref() == vocab::SEC_PROOF_VALUE {
+            continue;
+        }
         if matches!(o, Term::BlankNode(_)) {
             return Err(ProofError::Malformed(
                 "blank node values in a proof are not supported".into(),
             ));
         }
-        lines.push(format!(
-            "{} .\n",
-            Quad::new(node.clone(), p, o, GraphNameRef::DefaultGraph)
+        lines.push(QuadRef::new(
+            node,
+            p.as_ref(),
+            o.as_ref(),
+            GraphNameRef::DefaultGraph,
         ));
     }
-    lines.sort();
-    lines.dedup();
-    Ok(lines.concat())
+    Ok(lines)
 }
 
 /// hashData: SHA-256(proof configuration) ‖ SHA-256(document), both canonical N-Quads.
@@ -266,13 +279,21 @@ impl ProofSigner {
         limits: &Limits,
     ) -> Result<Proof, ProofError> {
         let document_hash = canon::canonical_sha256(document, limits)?;
-        let config = format!(
-            "_:c14n0 <{}> {} .\n{}",
-            vocab::DCT_CREATED.as_str(),
-            Literal::new_typed_literal(created, xsd::DATE_TIME),
-            self.config_suffix
+        let mut created_line = String::with_capacity(128);
+        canon::write_quad(
+            &mut created_line,
+            QuadRef::new(
+                BlankNodeRef::new_unchecked("c14n0"),
+                vocab::DCT_CREATED,
+                LiteralRef::new_typed_literal(created, xsd::DATE_TIME),
+                GraphNameRef::DefaultGraph,
+            ),
         );
-        let config_hash: [u8; 32] = Sha256::digest(config.as_bytes()).into();
+        let config_hash: [u8; 32] = Sha256::new()
+            .chain_update(created_line.as_bytes())
+            .chain_update(self.config_suffix.as_bytes())
+            .finalize()
+            .into();
         let signature = self.key.sign(&join_hashes(&config_hash, &document_hash));
         let mut proof = Proof::options(created, &self.verification_method);
         proof.statements.push((
@@ -305,8 +326,7 @@ pub fn verify(
     check_structure(proof)?;
     let key = keys::parse_verification_method(proof.verification_method()?)?;
     let signature = decode_proof_value(proof.proof_value()?)?;
-    let config = canonical_proof_configuration(proof)?;
-    let config_hash: [u8; 32] = Sha256::digest(config.as_bytes()).into();
+    let config_hash = proof_configuration_sha256(proof)?;
     let document_hash = canon::canonical_sha256(document, limits)?;
     key.verify(&join_hashes(&config_hash, &document_hash), &signature)
         .map_err(|_| ProofError::BadSignature)?;
