@@ -325,12 +325,69 @@ pub fn verify(
 ) -> Result<VerifyingKey, ProofError> {
     check_structure(proof)?;
     let key = keys::parse_verification_method(proof.verification_method()?)?;
+    let check = signature_check(proof, key, || canon::canonical_sha256(document, limits))?;
+    check.verify()?;
+    Ok(key)
+}
+
+/// Everything a proof's signature check needs: the key, the signature and
+/// the hashData it signs.
+#[derive(Debug, Clone)]
+pub struct SignatureCheck {
+    /// The key the verification method names.
+    pub key: VerifyingKey,
+    /// The signature of the `proofValue`.
+    pub signature: Signature,
+    /// hashData: SHA-256(proof configuration) ‖ SHA-256(document).
+    pub message: [u8; 64],
+}
+
+impl SignatureCheck {
+    /// Checks the signature.
+    pub fn verify(&self) -> Result<(), ProofError> {
+        self.key
+            .verify(&self.message, &self.signature)
+            .map_err(|_| ProofError::BadSignature)
+    }
+}
+
+/// The steps of [`verify`] after the proof's structure and its key, in the
+/// same order: the `proofValue`, the proof configuration, then the document
+/// (`document_hash`, its canonical SHA-256, is only computed if all else is
+/// well formed).
+pub fn signature_check(
+    proof: &Proof,
+    key: VerifyingKey,
+    document_hash: impl FnOnce() -> Result<[u8; 32], CanonError>,
+) -> Result<SignatureCheck, ProofError> {
     let signature = decode_proof_value(proof.proof_value()?)?;
     let config_hash = proof_configuration_sha256(proof)?;
-    let document_hash = canon::canonical_sha256(document, limits)?;
-    key.verify(&join_hashes(&config_hash, &document_hash), &signature)
-        .map_err(|_| ProofError::BadSignature)?;
-    Ok(key)
+    Ok(SignatureCheck {
+        key,
+        signature,
+        message: join_hashes(&config_hash, &document_hash()?),
+    })
+}
+
+/// Checks the signatures of `checks` together with Ed25519 batch
+/// verification: on a feed page of 250 members, less than half the work of
+/// checking them one by one. `Ok` when every one verifies; on
+/// [`ProofError::BadSignature`], [`SignatureCheck::verify`] tells which.
+///
+/// A signature crafted by the key holder (a small-order component added to
+/// its `R`, or `R` not canonically encoded) can pass a batch and fail alone;
+/// no honest signature can, nor a forgery without the key: every other
+/// signature gets the same verdict both ways.
+pub fn verify_batch(checks: &[&SignatureCheck]) -> Result<(), ProofError> {
+    match checks {
+        [] => return Ok(()),
+        [one] => return one.verify(),
+        _ => {}
+    }
+    let messages: Vec<&[u8]> = checks.iter().map(|c| &c.message[..]).collect();
+    let signatures: Vec<Signature> = checks.iter().map(|c| c.signature).collect();
+    let keys: Vec<VerifyingKey> = checks.iter().map(|c| c.key).collect();
+    ed25519_dalek::verify_batch(&messages, &signatures, &keys).map_err(|_| ProofError::BadSignature)
 }
 
 /// Checks what a proof must be before its signature is looked at: only the

@@ -122,10 +122,8 @@ impl Judge<'_> {
             ));
         }
         // Rule 1 and the limits, by the one verifier: nothing unverified is judged further.
-        let verifier = Verifier {
-            record_limits: self.limits.clone(),
-            ..Verifier::new(Trust::Peers(self.peers))
-        };
+        let verifier =
+            Verifier::new(Trust::Peers(self.peers)).with_record_limits(self.limits.clone());
         let verified = match verifier.verify(&m.found) {
             Ok(v) => v,
             Err(Refusal { rule, reason }) => return Ok(Decision::Refuse(rule, reason)),
@@ -152,7 +150,7 @@ impl Judge<'_> {
         if stored_member == Some(false) {
             return Ok(equivocation());
         }
-        let signed = verified.signed;
+        let signed = verified.signed();
         if let Some((stored_version, stored_proof)) = stored {
             if version == stored_version {
                 return Ok(if stored_proof == proof_value(&signed) {
