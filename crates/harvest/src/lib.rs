@@ -904,8 +904,14 @@ impl Harvester {
         }
         let mut outcome = PageOutcome::default();
         let mut candidates = Vec::new();
-        for (m, &position) in read.members.iter().zip(&read.member_positions) {
-            let decision = judge.decide(m, &memory.seen)?;
+        let screened = judge.screen(&read.members)?;
+        for ((m, &position), screened) in read
+            .members
+            .iter()
+            .zip(&read.member_positions)
+            .zip(screened)
+        {
+            let decision = judge.decide(m, screened, &memory.seen)?;
             match decision {
                 Decision::Accept {
                     signed,

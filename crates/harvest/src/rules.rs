@@ -6,11 +6,12 @@
 //!    content is equivocation: refused and flagged);
 //! 3. the record passes the SHACL shapes and the limits.
 
+use anyhow::Context as _;
 use ccis_feed::PageMember;
 use ccis_integrity::peers::Peers;
 use ccis_integrity::shapes::ShapeValidator;
-use ccis_integrity::signed::SignedRecord;
-use ccis_integrity::verify::{Refusal, Trust, Verifier};
+use ccis_integrity::signed::{FoundRecord, SignedRecord};
+use ccis_integrity::verify::{Refusal, Trust, Verified, Verifier};
 use ccis_model::record;
 use ccis_store::{NodeStore, member_iri};
 use oxrdf::NamedNode;
@@ -37,6 +38,19 @@ pub enum Decision {
     Known,
     /// Refused, by rule, with why.
     Refuse(Rule, String),
+}
+
+/// What the rules before the verifier found about a member.
+enum BeforeVerifier {
+    /// A decision already.
+    Decided(Decision),
+    /// The member goes to the verifier.
+    Reaches {
+        /// Its `ccis:version`.
+        version: u64,
+        /// Whether the store holds the member with this proof.
+        stored_member: Option<bool>,
+    },
 }
 
 /// Everything a decision reads.
@@ -71,28 +85,79 @@ fn proof_value(signed: &SignedRecord) -> Option<String> {
     signed.proof.proof_value().ok().map(str::to_owned)
 }
 
+/// A member judged by the rules that come before the verifier and, if it
+/// got that far, by the verifier.
+#[derive(Debug)]
+pub enum Screened<'m> {
+    /// Decided before the verifier (malformed, known, or this node's own).
+    Decided(Decision),
+    /// The verifier's verdict.
+    Verified {
+        /// Its `ccis:version`.
+        version: u64,
+        /// Whether the store holds the member with this proof (`Some(false)`:
+        /// with another one); `None` when it does not hold it or it has no single proof.
+        stored_member: Option<bool>,
+        /// The verifier's verdict (rule 1 and the limits).
+        verdict: Result<Verified<'m>, Refusal>,
+    },
+}
+
 impl Judge<'_> {
-    /// Decides on a member by everything but the SHACL shapes, which
-    /// [`Self::shapes`] checks for a whole page at once; `pending` holds
-    /// versions accepted earlier in the same batch of pages (record → (version, proofValue)).
-    pub fn decide(
-        &self,
-        m: &PageMember,
-        pending: &HashMap<NamedNode, (u64, Option<String>)>,
-    ) -> anyhow::Result<Decision> {
+    /// Judges the members of a page up to and including the verifier, which
+    /// checks the signatures of all that reach it with one batch verification;
+    /// [`Self::decide`] then judges each member further, in page order.
+    pub fn screen<'m>(&self, members: &'m [PageMember]) -> anyhow::Result<Vec<Screened<'m>>> {
+        let mut before = Vec::with_capacity(members.len());
+        for m in members {
+            before.push(self.before_verifier(m)?);
+        }
+        let reaching: Vec<&FoundRecord> = members
+            .iter()
+            .zip(&before)
+            .filter(|(_, b)| matches!(b, BeforeVerifier::Reaches { .. }))
+            .map(|(m, _)| &m.found)
+            .collect();
+        // Rule 1 and the limits, by the one verifier: nothing unverified is judged further.
+        let verifier =
+            Verifier::new(Trust::Peers(self.peers)).with_record_limits(self.limits.clone());
+        let mut verdicts = verifier.verify_many(&reaching).into_iter();
+        let mut screened = Vec::with_capacity(members.len());
+        for b in before {
+            screened.push(match b {
+                BeforeVerifier::Decided(d) => Screened::Decided(d),
+                BeforeVerifier::Reaches {
+                    version,
+                    stored_member,
+                } => Screened::Verified {
+                    version,
+                    stored_member,
+                    verdict: verdicts
+                        .next()
+                        .context("the verifier gave fewer verdicts than records")?,
+                },
+            });
+        }
+        Ok(screened)
+    }
+
+    /// The rules before the verifier: a well-formed member, not already
+    /// stored with this very proof, not a record of this node.
+    fn before_verifier(&self, m: &PageMember) -> anyhow::Result<BeforeVerifier> {
         let record = &m.found.record;
         let iri = record.iri.as_str();
+        let refuse = |rule, reason| Ok(BeforeVerifier::Decided(Decision::Refuse(rule, reason)));
         let Some(version) = record.version() else {
-            return Ok(Decision::Refuse(Rule::Malformed, "no ccis:version".into()));
+            return refuse(Rule::Malformed, "no ccis:version".into());
         };
         if m.member != member_iri(iri, version) {
-            return Ok(Decision::Refuse(
+            return refuse(
                 Rule::Malformed,
                 format!(
                     "member <{}> is not <{iri}/versions/{version}>",
                     m.member.as_str()
                 ),
-            ));
+            );
         }
         // A version already stored, with this very proof: seen before (again,
         // or by another path). With another proof, it is judged below.
@@ -106,7 +171,7 @@ impl Judge<'_> {
             self.store.member_has_proof(&m.member, &incoming_proof)?
         };
         if stored_member == Some(true) && m.found.unsigned.is_empty() {
-            return Ok(Decision::Known);
+            return Ok(BeforeVerifier::Decided(Decision::Known));
         }
         let own = record::record_of(iri, self.self_base).is_some()
             || self
@@ -116,20 +181,40 @@ impl Judge<'_> {
         if own {
             // This node's own versions come back through peers that relay
             // them (known, above); any other version of its records is forged.
-            return Ok(Decision::Refuse(
+            return refuse(
                 Rule::NotPublishedHere,
                 "a record of this node that this node did not publish".into(),
-            ));
+            );
         }
-        // Rule 1 and the limits, by the one verifier: nothing unverified is judged further.
-        let verifier = Verifier {
-            record_limits: self.limits.clone(),
-            ..Verifier::new(Trust::Peers(self.peers))
+        Ok(BeforeVerifier::Reaches {
+            version,
+            stored_member,
+        })
+    }
+
+    /// Decides on a member screened by [`Self::screen`], by everything but
+    /// the SHACL shapes, which [`Self::shapes`] checks for a whole page at
+    /// once; `pending` holds versions accepted earlier in the same batch of
+    /// pages (record → (version, proofValue)).
+    pub fn decide(
+        &self,
+        m: &PageMember,
+        screened: Screened<'_>,
+        pending: &HashMap<NamedNode, (u64, Option<String>)>,
+    ) -> anyhow::Result<Decision> {
+        let (version, stored_member, verified) = match screened {
+            Screened::Decided(decision) => return Ok(decision),
+            Screened::Verified {
+                verdict: Err(Refusal { rule, reason }),
+                ..
+            } => return Ok(Decision::Refuse(rule, reason)),
+            Screened::Verified {
+                version,
+                stored_member,
+                verdict: Ok(verified),
+            } => (version, stored_member, verified),
         };
-        let verified = match verifier.verify(&m.found) {
-            Ok(v) => v,
-            Err(Refusal { rule, reason }) => return Ok(Decision::Refuse(rule, reason)),
-        };
+        let record = &m.found.record;
         let (stored, replaces_stored) = match pending.get(&record.iri) {
             Some((v, pv)) => (Some((*v, pv.clone())), false),
             None => {
@@ -152,7 +237,7 @@ impl Judge<'_> {
         if stored_member == Some(false) {
             return Ok(equivocation());
         }
-        let signed = verified.signed;
+        let signed = verified.signed();
         if let Some((stored_version, stored_proof)) = stored {
             if version == stored_version {
                 return Ok(if stored_proof == proof_value(&signed) {
