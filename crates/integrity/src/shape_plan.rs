@@ -1549,10 +1549,13 @@ mod tests {
     /// The sample records of `examples/records/`, stamped as a node would.
     fn samples() -> Vec<Record> {
         let mut out = Vec::new();
-        let mut dirs: Vec<_> = std::fs::read_dir("examples/records")
-            .unwrap()
-            .map(|d| d.unwrap().path())
-            .collect();
+        let mut dirs: Vec<_> = std::fs::read_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/records"
+        ))
+        .unwrap()
+        .map(|d| d.unwrap().path())
+        .collect();
         dirs.sort();
         for dir in dirs {
             let base = format!(
