@@ -103,6 +103,20 @@ pub enum HarvestError {
         /// The limit.
         pages: usize,
     },
+    /// The stored harvest position no longer matches the peer: nothing was
+    /// read from it; the operator resets it with [`reset_command`].
+    #[error(
+        "harvest position <{page}> no longer matches peer {peer}: {reason}; nothing was read. If the peer moved or reset its feed, run `{}` (the next round reads its feed from the start; what is stored is kept)",
+        reset_command(peer)
+    )]
+    PositionMismatch {
+        /// The peer.
+        peer: String,
+        /// The stored position (a page URL).
+        page: String,
+        /// How it no longer matches.
+        reason: Mismatch,
+    },
     /// A task judging or writing a page of the peer ended abnormally.
     #[error("peer {peer}: {what} stopped: {source}")]
     Task {
@@ -139,4 +153,57 @@ impl HarvestError {
             source,
         }
     }
+
+    /// Whether the stored position no longer matches the peer (the operator
+    /// resets it with [`reset_command`]).
+    pub fn is_position_mismatch(&self) -> bool {
+        matches!(self, Self::PositionMismatch { .. })
+    }
+}
+
+/// How a stored harvest position no longer matches its peer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Mismatch {
+    /// The position is outside the peer's base URL (it changed in `peers.toml`).
+    #[error("it is outside the peer's base URL {base} (did the base URL change?)")]
+    OutsideBase {
+        /// The base URL in `peers.toml` now.
+        base: String,
+    },
+    /// The page at the position is gone.
+    #[error("the page answers HTTP {status} (the peer's feed was reset or moved)")]
+    Gone {
+        /// 404 or 410.
+        status: u16,
+    },
+    /// The page at the position describes another page.
+    #[error("the page there now describes <{declared}> (the peer's feed was reset or moved)")]
+    OtherPage {
+        /// The page it declares to be.
+        declared: String,
+    },
+    /// A member read before is no longer where it was: the first member of
+    /// the page at the position (or of the feed's first page) is one this
+    /// node never read from the peer.
+    #[error(
+        "the first member of <{page}> is now <{member}>, never read from this peer (the peer's feed was reset)"
+    )]
+    FirstMemberChanged {
+        /// The page.
+        page: String,
+        /// Its first member now.
+        member: String,
+    },
+    /// A page that had members when it was read has none now.
+    #[error("<{page}> had members when it was read and has none now (the peer's feed was reset)")]
+    Emptied {
+        /// The page.
+        page: String,
+    },
+}
+
+/// The command that resets the harvest position of `peer`, so that the next
+/// round reads its feed from the start: `ccis harvest --reset PEER`.
+pub fn reset_command(peer: &str) -> String {
+    format!("ccis harvest --reset {peer}")
 }

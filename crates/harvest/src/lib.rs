@@ -10,7 +10,10 @@
 //!
 //! Pages come through a [`FeedSource`] ([`HttpSource`] in production,
 //! [`MemoryFeed`] in tests), held to the same limits by a [`Fetcher`]; the
-//! time comes from the [`Clock`] the [`Harvester`] holds.
+//! time comes from the [`Clock`] the [`Harvester`] holds. A stored position
+//! that no longer matches its peer (moved, or its feed reset) stops that
+//! peer's harvest with a [`Mismatch`], naming the command that resets it
+//! ([`reset_command`], [`reset_position`]).
 
 #![deny(missing_docs)]
 
@@ -25,9 +28,10 @@ mod source;
 mod testing;
 mod walk;
 
-pub use error::{BoxError, HarvestError};
+pub use error::{BoxError, HarvestError, Mismatch, reset_command};
 pub use fetch::{FetchError, FetchLimits, Fetched, Fetcher};
 pub use memory::{MemoryFeed, MemoryPage, MemoryRequest};
+pub use position::reset_position;
 pub use progress::{Progress, Quiet, progress_for_terminal};
 pub use rules::{Decision, Judge, Rule};
 pub use source::{FeedSource, FetchFuture, FetchedPage, HttpSource, PageRequest, RetryAfter};
@@ -174,6 +178,10 @@ pub struct PeerReport {
     pub pages: u64,
     /// Why the round stopped early, if it did.
     pub error: Option<String>,
+    /// When the stored position no longer matches the peer (its base URL
+    /// changed, or its feed was reset): the command that resets it
+    /// ([`reset_command`]); `error` says how it no longer matches.
+    pub reset_command: Option<String>,
 }
 
 impl PeerReport {
@@ -417,6 +425,11 @@ impl Harvester {
             .collect()
     }
 
+    /// Resets the harvest position of `peer` (see [`reset_position`]).
+    pub fn reset_position(&self, peer: &str) -> Result<Option<String>, HarvestError> {
+        reset_position(&self.store, peer)
+    }
+
     /// One round: every peer (or only `only`), at most `concurrency` at a time.
     pub async fn round(&self, only: Option<&str>, progress: Arc<dyn Progress>) -> Vec<PeerReport> {
         let targets = self.targets(only);
@@ -500,7 +513,8 @@ impl Harvester {
 
     /// Harvests one peer from its stored position; never panics, never fails
     /// the round of the others: errors end up in the report and the peer's
-    /// state.
+    /// state (a position that no longer matches the peer, with the command
+    /// that resets it).
     pub async fn harvest_peer(&self, peer: &Peer, progress: &dyn Progress) -> PeerReport {
         let mut report = PeerReport {
             peer: peer.id.clone(),
@@ -514,6 +528,9 @@ impl Harvester {
             let message = e.to_string();
             tracing::warn!(peer = %peer.id, "harvest stopped: {message}");
             self.record_failure(&peer.id, &message);
+            if e.is_position_mismatch() {
+                report.reset_command = Some(reset_command(&peer.id));
+            }
             report.error = Some(message);
         }
         report

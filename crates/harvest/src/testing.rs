@@ -2,7 +2,7 @@
 //! in a [`MemoryFeed`], the harvesting node's store in memory, the time from
 //! a [`FixedClock`]. No sockets.
 
-use crate::{HarvestConfig, Harvester, MemoryFeed, MemoryPage, PeerReport, Quiet};
+use crate::{HarvestConfig, Harvester, MemoryFeed, MemoryPage, PeerReport, Quiet, reset_position};
 use ccis_feed as feed;
 use ccis_integrity::keys;
 use ccis_integrity::peers::Peers;
@@ -58,6 +58,7 @@ struct Fixture {
     store: NodeStore,
     clock: FixedClock,
     signer: ProofSigner,
+    multikey: String,
     harvester: Harvester,
 }
 
@@ -80,6 +81,7 @@ impl Fixture {
             store,
             clock,
             signer: ProofSigner::new(key),
+            multikey,
             harvester,
         };
         fixture.serve_stream(BASE);
@@ -380,4 +382,155 @@ async fn a_page_that_never_comes_is_given_up_at_the_configured_time_limit() {
         "{error}"
     );
     assert!(f.holdings().is_empty());
+}
+
+#[tokio::test]
+async fn a_position_whose_page_is_gone_is_reported_with_the_command_that_resets_it() {
+    let f = Fixture::new();
+    f.serve_page(BASE, 0, false, &[f.signed("a", "A", 1)]);
+    assert_eq!(f.round().await.accepted, 1);
+    // The peer rebuilt its feed: the view is another page.
+    f.feed.clear();
+    let rebuilt = format!("{BASE}/feed/v2-0");
+    let mut stream = feed::stream_document(BASE);
+    for q in &mut stream {
+        if q.object == oxrdf::Term::NamedNode(feed::page_iri(BASE, 0)) {
+            q.object = oxrdf::NamedNode::new_unchecked(&rebuilt).into();
+        }
+    }
+    f.feed.put_quads(&format!("{BASE}/feed"), &stream);
+    let members = [
+        member(&f.signed("a", "A", 1)),
+        member(&f.signed("b", "B", 1)),
+    ];
+    let mut page = feed::page_document(BASE, 0, false, &members).unwrap();
+    for q in &mut page {
+        if q.subject == oxrdf::NamedOrBlankNode::NamedNode(feed::page_iri(BASE, 0)) {
+            q.subject = oxrdf::NamedNode::new_unchecked(&rebuilt).into();
+        }
+    }
+    f.feed.put_quads(&rebuilt, &page);
+
+    let r = f.round().await;
+    assert_eq!(r.accepted, 0);
+    assert_eq!(
+        r.reset_command.as_deref(),
+        Some("ccis harvest --reset fr-peer")
+    );
+    let error = r.error.unwrap();
+    assert!(
+        error.contains(&page_url(0)) && error.contains("HTTP 404"),
+        "{error}"
+    );
+    assert!(error.contains("`ccis harvest --reset fr-peer`"), "{error}");
+    // The status says so too, and nothing moved.
+    let state = f.state();
+    assert_eq!(state.last_error.as_deref(), Some(error.as_str()));
+    assert_eq!(state.page.as_deref(), Some(page_url(0).as_str()));
+
+    assert_eq!(
+        reset_position(&f.store, PEER).unwrap().as_deref(),
+        Some(page_url(0).as_str())
+    );
+    let state = f.state();
+    assert_eq!((state.page, state.last_error), (None, None));
+    assert_eq!(state.accepted, 1, "what the peer gave is still counted");
+    let after = f.round().await;
+    assert_eq!(
+        (after.accepted, after.known, after.error),
+        (1, 1, None),
+        "read again from the start: the stored version is known"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_feed_whose_pages_still_exist_is_reported() {
+    let f = Fixture::new();
+    f.serve_page(BASE, 0, true, &[f.signed("a", "A", 1)]);
+    f.serve_page(BASE, 1, false, &[f.signed("b", "B", 1)]);
+    assert_eq!(f.round().await.accepted, 2);
+    // The peer starts its feed again with other records: page 1 exists,
+    // and its first page no longer starts with what was read.
+    f.serve_page(BASE, 0, true, &[f.signed("c", "C", 1)]);
+    f.serve_page(BASE, 1, false, &[f.signed("d", "D", 1)]);
+    let r = f.round().await;
+    assert_eq!(r.accepted, 0);
+    assert!(r.reset_command.is_some(), "{r:?}");
+    let error = r.error.unwrap();
+    assert!(
+        error.contains(&record_url("c")) && error.contains("reset"),
+        "{error}"
+    );
+    assert_eq!(f.holdings().len(), 2);
+}
+
+#[tokio::test]
+async fn a_newest_page_read_empty_that_fills_is_no_reset() {
+    let f = Fixture::new();
+    f.serve_page(BASE, 0, true, &[f.signed("a", "A", 1)]);
+    f.serve_page(BASE, 1, false, &[]);
+    assert_eq!(f.round().await.accepted, 1);
+    assert_eq!(f.state().page.as_deref(), Some(page_url(1).as_str()));
+    f.serve_page(BASE, 1, false, &[f.signed("b", "B", 1)]);
+    let r = f.round().await;
+    assert_eq!((r.accepted, r.error, r.reset_command), (1, None, None));
+}
+
+#[tokio::test]
+async fn a_full_page_that_changed_at_the_position_is_reported() {
+    // A round that stopped on a full page resumes there.
+    let f = Fixture::with_config(HarvestConfig {
+        max_pages_per_round: 1,
+        ..HarvestConfig::default()
+    });
+    f.serve_page(BASE, 0, true, &[f.signed("a", "A", 1)]);
+    f.serve_page(BASE, 1, false, &[f.signed("b", "B", 1)]);
+    let first = f.round().await;
+    assert_eq!(first.accepted, 1);
+    assert!(first.error.unwrap().contains("max_pages_per_round"));
+    assert_eq!(f.state().page_next, vec![page_url(1)]);
+    f.serve_page(BASE, 0, true, &[f.signed("c", "C", 1)]);
+    let r = f.round().await;
+    assert!(r.reset_command.is_some(), "{r:?}");
+    assert!(r.error.unwrap().contains(&record_url("c")));
+}
+
+#[tokio::test]
+async fn a_position_outside_a_changed_base_url_is_reported_and_reset() {
+    let f = Fixture::new();
+    f.serve_page(BASE, 0, false, &[f.signed("a", "A", 1)]);
+    assert_eq!(f.round().await.accepted, 1);
+    // peers.toml now gives the peer another base URL.
+    let moved = "https://fr.example.org";
+    let h = harvester(
+        &f.store,
+        &f.feed,
+        &f.clock,
+        &peers_toml(moved, &f.multikey),
+        HarvestConfig::default(),
+    );
+    f.serve_stream(moved);
+    f.serve_page(moved, 0, false, &[]);
+    let r = h.round(None, Arc::new(Quiet)).await.remove(0);
+    let error = r.error.unwrap();
+    assert!(
+        error.contains(&page_url(0)) && error.contains("outside the peer's base URL"),
+        "{error}"
+    );
+    assert_eq!(
+        r.reset_command.as_deref(),
+        Some("ccis harvest --reset fr-peer")
+    );
+    h.reset_position(PEER).unwrap();
+    let again = h.round(None, Arc::new(Quiet)).await.remove(0);
+    assert_eq!(again.error, None);
+    let expected = format!("{moved}/feed/0");
+    assert_eq!(f.state().page.as_deref(), Some(expected.as_str()));
+}
+
+#[tokio::test]
+async fn resetting_a_peer_never_harvested_changes_nothing() {
+    let f = Fixture::new();
+    assert_eq!(reset_position(&f.store, PEER).unwrap(), None);
+    assert!(f.store.peer_states().unwrap().is_empty());
 }

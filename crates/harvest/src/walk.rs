@@ -2,7 +2,7 @@
 //! (the next one while this one is judged), judged, and stored in batches
 //! together with the position, all or nothing.
 
-use crate::error::HarvestError;
+use crate::error::{HarvestError, Mismatch};
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::{Harvester, PageOutcome, PeerReport, Progress, Refusal, WalkMemory};
 use ccis_feed as feed;
@@ -157,9 +157,6 @@ pub(crate) struct Walk<'h> {
     queued: HashSet<String>,
     visited: HashSet<String>,
     prefetch: Option<Prefetch>,
-    /// Whether the walk started again from the view (its stored position
-    /// was gone).
-    restarted: bool,
     /// The round's own limit: it stops the walk between pages and keeps
     /// what was judged.
     limit: Duration,
@@ -185,7 +182,6 @@ impl<'h> Walk<'h> {
             queue: VecDeque::from([start]),
             visited: HashSet::new(),
             prefetch: None,
-            restarted: false,
             limit,
             deadline: tokio::time::Instant::now() + limit,
             batch: Batch::new(stored.clone()),
@@ -208,9 +204,7 @@ impl<'h> Walk<'h> {
     /// Every page in turn: fetched, read, judged, its relations queued.
     async fn pages(&mut self, report: &mut PeerReport) -> Result<(), HarvestError> {
         while let Some((url, etag)) = self.next_page()? {
-            let Some(fetched) = self.fetch(&url, etag).await? else {
-                continue;
-            };
+            let fetched = self.fetch(&url, etag).await?;
             report.pages += 1;
             let next = match fetched {
                 Fetched::NotModified => self.unchanged(&url),
@@ -249,14 +243,9 @@ impl<'h> Walk<'h> {
         self.stored.page.as_deref() == Some(url) && self.visited.len() == 1
     }
 
-    /// Fetches a page (prefetched, or now) within the round's limit; `None`
-    /// when the stored position is gone and the walk starts again from the
-    /// view.
-    async fn fetch(
-        &mut self,
-        url: &str,
-        etag: Option<String>,
-    ) -> Result<Option<Fetched>, HarvestError> {
+    /// Fetches a page (prefetched, or now) within the round's limit. The
+    /// stored position gone is a [`Mismatch::Gone`].
+    async fn fetch(&mut self, url: &str, etag: Option<String>) -> Result<Fetched, HarvestError> {
         let prefetched = self
             .prefetch
             .take()
@@ -275,19 +264,15 @@ impl<'h> Walk<'h> {
                 secs: self.limit.as_secs(),
             })?;
         match fetched {
-            Ok(f) => Ok(Some(f)),
-            // The page the node stopped at is gone (the peer rebuilt its
-            // feed): start again from its view; what is stored is known.
+            Ok(f) => Ok(f),
             Err(FetchError::Status {
-                status: 404 | 410, ..
-            }) if !self.restarted && self.is_resume_page(url) => {
-                self.restarted = true;
-                tracing::warn!(peer = %self.peer.id, %url, "resume page gone; reading the feed from its start");
-                let view = self.h.view_of(self.peer).await?;
-                self.visited.clear();
-                self.queue.push_front((view, None));
-                Ok(None)
-            }
+                status: status @ (404 | 410),
+                ..
+            }) if self.is_resume_page(url) => Err(HarvestError::PositionMismatch {
+                peer: self.peer.id.clone(),
+                page: url.to_owned(),
+                reason: Mismatch::Gone { status },
+            }),
             Err(e) => Err(HarvestError::fetch(&self.peer.id, e)),
         }
     }
@@ -312,9 +297,18 @@ impl<'h> Walk<'h> {
         report: &mut PeerReport,
     ) -> Result<Vec<String>, HarvestError> {
         self.h.check_page(&self.peer.id, url, &quads)?;
+        let resume = self.is_resume_page(url);
+        if resume {
+            self.h.check_identity(&self.peer.id, url, &quads)?;
+        }
         let read = tokio::task::spawn_blocking(move || feed::read_page(&quads))
             .await
             .map_err(|source| self.task_failed("reading a page", source))?;
+        if resume {
+            self.h
+                .check_continuity(self.peer, &self.stored, url, &read)
+                .await?;
+        }
         let next: Vec<String> = read
             .next
             .iter()
