@@ -82,7 +82,7 @@ fn split_format<'a>(data: &'a [u8], formats: &[InputFormat]) -> Option<(InputFor
 }
 
 /// A feed page as a harvester reads it (src/harvest): parsed as
-/// `fetch_page` parses a body (base IRI = page URL), read with
+/// `Fetcher::fetch` parses a body (base IRI = page URL), read with
 /// `feed::read_page`, then each member through rule 1 (member IRI, subjects
 /// in the record, limits, proof, pinned key), and the members that pass
 /// through rule 3's SHACL run, one per page.

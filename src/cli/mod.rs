@@ -172,6 +172,11 @@ pub enum Command {
         /// Harvest only this peer.
         #[arg(long)]
         peer: Option<String>,
+        /// Forget where the harvest of this peer stands, so that the next round
+        /// reads its feed from the start (after the peer moved or reset its
+        /// feed); harvests nothing. Stored records are kept.
+        #[arg(long, value_name = "PEER", conflicts_with = "peer")]
+        reset: Option<String>,
     },
     /// Re-sign every record of the node with its active key, each as a new version
     /// (after revoking a key).
@@ -272,7 +277,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             query_timeout,
         } => cmd_serve(&dir, listen, query_timeout),
-        Command::Harvest { dir, peer } => cmd_harvest(&dir, peer.as_deref(), out),
+        Command::Harvest {
+            dir,
+            reset: Some(peer),
+            ..
+        } => cmd_harvest_reset(&dir, &peer, out),
+        Command::Harvest { dir, peer, .. } => cmd_harvest(&dir, peer.as_deref(), out),
         Command::Resign { dir } => cmd_resign(&dir, out),
         Command::Token { dir } => cmd_token(&dir, out),
         Command::Demo {
@@ -541,6 +551,23 @@ fn cmd_harvest(dir: &Path, peer: Option<&str>, out: &mut impl Write) -> anyhow::
     let failed = reports.iter().filter(|r| r.error.is_some()).count();
     if failed == reports.len() {
         bail!("no peer could be harvested");
+    }
+    Ok(())
+}
+
+/// `ccis harvest --reset PEER`.
+fn cmd_harvest_reset(dir: &Path, peer: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let node = Node::open_for(dir, "`ccis harvest --reset`")?;
+    let harvester = node.harvester()?;
+    match harvester.reset_position(peer)? {
+        Some(page) => writeln!(
+            out,
+            "harvest position of {peer} reset (it was at {page}); the next round reads its feed from the start"
+        )?,
+        None => writeln!(
+            out,
+            "{peer} has no harvest position; the next round reads its feed from the start"
+        )?,
     }
     Ok(())
 }

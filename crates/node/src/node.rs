@@ -389,14 +389,14 @@ impl Node {
     /// A harvester for this node's peers (`peers.toml` in its directory), logging
     /// refusals to `refused.jsonl` there.
     pub fn harvester(&self) -> anyhow::Result<ccis_harvest::Harvester> {
-        ccis_harvest::Harvester::new(
+        Ok(ccis_harvest::Harvester::new(
             self.store.clone(),
             &self.config.id,
             &self.config.base_url,
             ccis_integrity::peers::Peers::load_for_node(&self.dir.root)?,
             self.config.harvest.clone(),
             Some(self.dir.root.join("refused.jsonl")),
-        )
+        )?)
     }
 
     /// Signs a stamped record with the node's active key.
