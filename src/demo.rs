@@ -126,6 +126,7 @@ fn create_node(root: &Path, examples: &Path, peers: &Peers, id: &str) -> anyhow:
             key: Some(key),
         },
     )
+    .map_err(Into::into)
 }
 
 /// Publishes the sample records in `folder` and the node's sample
@@ -281,7 +282,7 @@ async fn bind_nodes(
 type Served = (String, ccis_harvest::Harvester, ccis_store::NodeStore);
 
 /// A demo node's server task.
-type Serving = tokio::task::JoinHandle<anyhow::Result<()>>;
+type Serving = tokio::task::JoinHandle<Result<(), ccis_server::ServerError>>;
 
 async fn federation(
     root: &Path,

@@ -27,7 +27,7 @@ fn main() -> std::process::ExitCode {
     match ccis::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", ccis::cli::error_report(&e));
             std::process::ExitCode::FAILURE
         }
     }

@@ -767,3 +767,39 @@ fn short_term(t: &Term) -> String {
         other => other.to_string(),
     }
 }
+
+/// An error and its causes on one line, each cause once: library errors
+/// already say their cause in their own message, so a cause whose text the
+/// line holds is not repeated.
+pub fn error_report(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_report;
+
+    #[test]
+    fn an_error_report_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let typed = ccis_node::config::ConfigError::Write {
+            path: "ccis.toml".into(),
+            source: io,
+        };
+        let error = anyhow::Error::new(typed).context("cannot save the node");
+        assert_eq!(
+            error_report(&error),
+            "cannot save the node: cannot write ccis.toml: no such file"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_report(&plain), "outer: inner");
+    }
+}

@@ -3,7 +3,7 @@
 //! before anything is published, and each bad file is named.
 
 use super::parse_format;
-use crate::node::{Node, Outcome, PublishRefused, Published};
+use crate::node::{Node, NodeError, Outcome, Published};
 use crate::rdf_input::InputFormat;
 use crate::record::Record;
 use anyhow::{Context, bail};
@@ -214,9 +214,9 @@ fn indent(problems: &[String]) -> String {
 }
 
 /// Puts the file of each refused record in front of its problem.
-fn name_files(error: anyhow::Error, owners: &BTreeMap<String, PathBuf>) -> anyhow::Error {
-    let Some(refused) = error.downcast_ref::<PublishRefused>() else {
-        return error;
+fn name_files(error: NodeError, owners: &BTreeMap<String, PathBuf>) -> anyhow::Error {
+    let NodeError::Refused(refused) = &error else {
+        return error.into();
     };
     let problems: Vec<String> = refused
         .problems

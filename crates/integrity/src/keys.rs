@@ -13,6 +13,9 @@ const ED25519_PRIV: [u8; 2] = [0x80, 0x26];
 /// Errors about keys and key files.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// The operating system gave no random bytes for a new key.
+    #[error("no random source for a new key: {0}")]
+    NoRandomness(String),
     /// A Multikey string that is not an Ed25519 key in base58btc.
     #[error("not an Ed25519 Multikey (z6Mk…): {0}")]
     BadMultikey(String),
@@ -212,9 +215,9 @@ pub fn parse_verification_method(vm: &str) -> Result<VerifyingKey, KeyError> {
 }
 
 /// Generates a new key from the operating system's random source.
-pub fn generate() -> anyhow::Result<SigningKey> {
+pub fn generate() -> Result<SigningKey, KeyError> {
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
+    getrandom::fill(&mut seed).map_err(|e| KeyError::NoRandomness(e.to_string()))?;
     Ok(SigningKey::from_bytes(&seed))
 }
 

@@ -1,7 +1,6 @@
 //! `peers.toml`: the nodes a node trusts, with their pinned keys.
 
 use crate::keys;
-use anyhow::{Context, bail};
 use ccis_model::record;
 use ed25519_dalek::VerifyingKey;
 use serde::Deserialize;
@@ -103,16 +102,93 @@ pub enum TrustError {
     },
 }
 
+/// Why `peers.toml` cannot be used; each variant names the file, or the
+/// peer and the field (and the TOML parser names the line).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeersError {
+    /// The file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The file is read but its content is not acceptable.
+    #[error("invalid {}: {source}", path.display())]
+    Invalid {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong in it.
+        source: Box<PeersError>,
+    },
+    /// Not TOML, or not the fields of `peers.toml` (the message names the line).
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// A peer's id or base URL is not acceptable.
+    #[error("peer {peer}: field {field}: {source}")]
+    Id {
+        /// The peer.
+        peer: String,
+        /// `id` or `base_url`.
+        field: &'static str,
+        /// Why.
+        source: ccis_model::ids::IdError,
+    },
+    /// A country that is not an EU member state code.
+    #[error("peer {peer}: field country {country:?} is not an EU member state code")]
+    Country {
+        /// The peer.
+        peer: String,
+        /// The value given.
+        country: String,
+    },
+    /// A peer with no pinned key.
+    #[error("peer {0}: no key; every peer needs at least one pinned key")]
+    NoKey(String),
+    /// A pinned key that is not an Ed25519 Multikey.
+    #[error("peer {peer}: keys[{index}].public_key: {source}")]
+    Key {
+        /// The peer.
+        peer: String,
+        /// The key's index in the peer's `keys`.
+        index: usize,
+        /// Why.
+        source: keys::KeyError,
+    },
+    /// A key's validity bound that is not an RFC 3339 date-time.
+    #[error("peer {peer}: keys[{index}].{field} {value:?} is not an RFC 3339 date-time")]
+    Date {
+        /// The peer.
+        peer: String,
+        /// The key's index in the peer's `keys`.
+        index: usize,
+        /// `valid_from` or `valid_until`.
+        field: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// One id listed twice.
+    #[error("peer {0} is listed twice")]
+    Duplicate(String),
+}
+
 impl Peers {
     /// Reads and checks `peers.toml`; errors name the line, the peer and the field.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("invalid {}", path.display()))
+    pub fn load(path: &Path) -> Result<Self, PeersError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PeersError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| PeersError::Invalid {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })
     }
 
     /// The peers of the node in `dir`: its `peers.toml`, or none.
-    pub fn load_for_node(dir: &Path) -> anyhow::Result<Self> {
+    pub fn load_for_node(dir: &Path) -> Result<Self, PeersError> {
         let path = dir.join("peers.toml");
         if path.exists() {
             Self::load(&path)
@@ -122,48 +198,15 @@ impl Peers {
     }
 
     /// Parses and checks the text of `peers.toml`.
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
+    pub fn parse(text: &str) -> Result<Self, PeersError> {
         let file: PeersFile = toml::from_str(text)?;
         for peer in &file.peer {
-            ccis_model::ids::check_node_id(&peer.id)
-                .with_context(|| format!("peer {:?}: field id", peer.id))?;
-            ccis_model::ids::check_base_url(&peer.base_url)
-                .with_context(|| format!("peer {}: field base_url", peer.id))?;
-            if ccis_model::vocab::country_iri(&peer.country).is_none() {
-                bail!(
-                    "peer {}: field country {:?} is not an EU member state code",
-                    peer.id,
-                    peer.country
-                );
-            }
-            if peer.keys.is_empty() {
-                bail!(
-                    "peer {}: no key; every peer needs at least one pinned key",
-                    peer.id
-                );
-            }
-            for (i, key) in peer.keys.iter().enumerate() {
-                keys::parse_public_multikey(&key.public_key)
-                    .with_context(|| format!("peer {}: keys[{i}].public_key", peer.id))?;
-                for (field, value) in [
-                    ("valid_from", &key.valid_from),
-                    ("valid_until", &key.valid_until),
-                ] {
-                    if let Some(v) = value {
-                        OffsetDateTime::parse(v, &Rfc3339).with_context(|| {
-                            format!(
-                                "peer {}: keys[{i}].{field} {v:?} is not an RFC 3339 date-time",
-                                peer.id
-                            )
-                        })?;
-                    }
-                }
-            }
+            check_peer(peer)?;
         }
         let mut ids: Vec<&str> = file.peer.iter().map(|p| p.id.as_str()).collect();
         ids.sort_unstable();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
-            bail!("peer {} is listed twice", w[0]);
+            return Err(PeersError::Duplicate(w[0].to_owned()));
         }
         Ok(Self { peers: file.peer })
     }
@@ -222,6 +265,51 @@ impl Peers {
         }
         Ok(peer)
     }
+}
+
+/// Checks one peer's fields: id, base URL, country, and each pinned key.
+fn check_peer(peer: &Peer) -> Result<(), PeersError> {
+    let id = |field| {
+        move |source| PeersError::Id {
+            peer: peer.id.clone(),
+            field,
+            source,
+        }
+    };
+    ccis_model::ids::check_node_id(&peer.id).map_err(id("id"))?;
+    ccis_model::ids::check_base_url(&peer.base_url).map_err(id("base_url"))?;
+    if ccis_model::vocab::country_iri(&peer.country).is_none() {
+        return Err(PeersError::Country {
+            peer: peer.id.clone(),
+            country: peer.country.clone(),
+        });
+    }
+    if peer.keys.is_empty() {
+        return Err(PeersError::NoKey(peer.id.clone()));
+    }
+    for (index, key) in peer.keys.iter().enumerate() {
+        keys::parse_public_multikey(&key.public_key).map_err(|source| PeersError::Key {
+            peer: peer.id.clone(),
+            index,
+            source,
+        })?;
+        for (field, value) in [
+            ("valid_from", &key.valid_from),
+            ("valid_until", &key.valid_until),
+        ] {
+            if let Some(v) = value
+                && OffsetDateTime::parse(v, &Rfc3339).is_err()
+            {
+                return Err(PeersError::Date {
+                    peer: peer.id.clone(),
+                    index,
+                    field,
+                    value: v.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! A node's own configuration (`ccis.toml`) and the layout of its directory.
 
-use anyhow::{Context, bail};
 use ccis_integrity::keys;
 use ccis_model::vocab;
 use serde::{Deserialize, Serialize};
@@ -104,10 +103,78 @@ impl Default for ServerConfig {
     }
 }
 
+/// Why a node's configuration cannot be read, written or used; each variant
+/// names the file or the field, and what to do where there is something to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `ccis.toml` cannot be read.
+    #[error("cannot read {} (is {} a node directory? create one with `ccis init`): {source}", path.display(), dir.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The directory given as a node directory.
+        dir: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// `ccis.toml` is not TOML or not its fields (the message names the line).
+    #[error("invalid {}: {source}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said.
+        source: toml::de::Error,
+    },
+    /// A field of `ccis.toml` has a value it cannot have.
+    #[error("invalid {}: {source}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Which field and why.
+        source: Box<ConfigError>,
+    },
+    /// `ccis.toml` cannot be written; the file as it was is kept.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The configuration cannot be written as TOML (a defect).
+    #[error("cannot write the configuration as TOML: {0}")]
+    Serialize(#[from] toml::ser::Error),
+    /// The node id or base URL is not acceptable.
+    #[error(transparent)]
+    Id(#[from] ccis_model::ids::IdError),
+    /// The country is not an EU member state.
+    #[error("country {0:?} is not the ISO 3166-1 alpha-2 code of an EU member state")]
+    Country(String),
+    /// A key's `public_key` that is not an Ed25519 Multikey.
+    #[error("keys: {0}")]
+    Key(#[from] keys::KeyError),
+    /// A page size out of bounds.
+    #[error("server.page_size {0} must be between 1 and 10000")]
+    PageSize(u64),
+    /// An API token hash that is not SHA-256 hex.
+    #[error("server.api_token_sha256 must be 64 hex digits (create one with `ccis token`)")]
+    TokenHash,
+    /// Every key is revoked.
+    #[error("the node has no usable key (all revoked); add one with `ccis key rotate`")]
+    NoUsableKey,
+    /// `listen` is not a socket address.
+    #[error("listen {0:?} is not an address like 127.0.0.1:8080")]
+    Listen(String),
+    /// The operating system gave no random bytes.
+    #[error("no random source for a new API token: {0}")]
+    NoRandomness(String),
+}
+
 /// A new random API token (64 hex digits) and the SHA-256 hex to keep in `ccis.toml`.
-pub fn new_api_token() -> anyhow::Result<(String, String)> {
+pub fn new_api_token() -> Result<(String, String), ConfigError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    getrandom::fill(&mut bytes).map_err(|e| ConfigError::NoRandomness(e.to_string()))?;
     let token = hex::encode(bytes);
     let hash = token_sha256(&token);
     Ok((token, hash))
@@ -139,55 +206,49 @@ pub struct KeyConfig {
 
 impl NodeConfig {
     /// Reads `ccis.toml` from a node directory.
-    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+    pub fn load(dir: &Path) -> Result<Self, ConfigError> {
         let path = dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "cannot read {} (is {} a node directory? create one with `ccis init`)",
-                path.display(),
-                dir.display()
-            )
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            dir: dir.to_owned(),
+            source,
         })?;
-        let config: Self =
-            toml::from_str(&text).with_context(|| format!("invalid {}", path.display()))?;
-        config
-            .check()
-            .with_context(|| format!("invalid {}", path.display()))?;
+        let config: Self = toml::from_str(&text).map_err(|source| ConfigError::Syntax {
+            path: path.clone(),
+            source,
+        })?;
+        config.check().map_err(|e| ConfigError::Invalid {
+            path,
+            source: Box::new(e),
+        })?;
         Ok(config)
     }
 
     /// Writes `ccis.toml` atomically (temporary file, then rename).
-    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+    pub fn save(&self, dir: &Path) -> Result<(), ConfigError> {
         let text = toml::to_string_pretty(self)?;
-        let tmp = dir.join(format!("{CONFIG_FILE}.tmp"));
-        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, dir.join(CONFIG_FILE))?;
-        Ok(())
+        let path = dir.join(CONFIG_FILE);
+        crate::atomic_file::write_atomic(&path, text.as_bytes())
+            .map_err(|source| ConfigError::Write { path, source })
     }
 
     /// Checks id, country and base URL.
-    pub fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> Result<(), ConfigError> {
         check_node_id(&self.id)?;
         if vocab::country_iri(&self.country).is_none() || self.country.len() != 2 {
-            bail!(
-                "country {:?} is not the ISO 3166-1 alpha-2 code of an EU member state",
-                self.country
-            );
+            return Err(ConfigError::Country(self.country.clone()));
         }
         check_base_url(&self.base_url)?;
         for key in &self.keys {
             keys::parse_public_multikey(&key.public_key)?;
         }
         if self.server.page_size == 0 || self.server.page_size > 10_000 {
-            bail!(
-                "server.page_size {} must be between 1 and 10000",
-                self.server.page_size
-            );
+            return Err(ConfigError::PageSize(self.server.page_size));
         }
         if let Some(h) = &self.server.api_token_sha256
             && (h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
         {
-            bail!("server.api_token_sha256 must be 64 hex digits (create one with `ccis token`)");
+            return Err(ConfigError::TokenHash);
         }
         Ok(())
     }
@@ -198,20 +259,20 @@ impl NodeConfig {
     }
 
     /// The key that signs new records.
-    pub fn active_key(&self) -> anyhow::Result<&KeyConfig> {
+    pub fn active_key(&self) -> Result<&KeyConfig, ConfigError> {
         self.keys
             .iter()
             .rev()
             .find(|k| !k.revoked)
-            .context("the node has no usable key (all revoked); add one to ccis.toml")
+            .ok_or(ConfigError::NoUsableKey)
     }
 
     /// The address to listen on.
-    pub fn listen_address(&self) -> anyhow::Result<std::net::SocketAddr> {
+    pub fn listen_address(&self) -> Result<std::net::SocketAddr, ConfigError> {
         if let Some(listen) = &self.listen {
-            return listen.parse().with_context(|| {
-                format!("listen {listen:?} is not an address like 127.0.0.1:8080")
-            });
+            return listen
+                .parse()
+                .map_err(|_| ConfigError::Listen(listen.clone()));
         }
         let authority = self
             .base_url

@@ -1,9 +1,8 @@
 //! A node: its directory, configuration, store and signing key, and the
 //! publishing pipeline (parse → split → version → SHACL → sign → store).
 
-use crate::config::{KeyConfig, NodeConfig, NodeDir};
-use crate::dir_lock::DirLock;
-use anyhow::{Context, bail};
+use crate::config::{ConfigError, KeyConfig, NodeConfig, NodeDir};
+use crate::dir_lock::{DirLock, LockError};
 use ccis_integrity::keys;
 use ccis_integrity::proof::ProofSigner;
 use ccis_integrity::shapes::ShapeValidator;
@@ -15,7 +14,7 @@ use ccis_store::{NodeStore, StoreMeta};
 use ed25519_dalek::SigningKey;
 use oxrdf::NamedNode;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// What publishing did to one record.
@@ -48,6 +47,131 @@ pub struct Published {
 pub struct PublishRefused {
     /// What is wrong, record by record.
     pub problems: Vec<String>,
+}
+
+/// An error of the store, whatever its backend, carried with what was being done.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a node could not be opened, or could not do what it was asked; each
+/// variant names the file, the record or the key, and nothing already stored
+/// is lost by any of them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// `ccis.toml` cannot be read, written or used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Another process writes to the node directory.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The node's key cannot be made, read or written.
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    /// `peers.toml` cannot be used.
+    #[error(transparent)]
+    Peers(#[from] ccis_integrity::peers::PeersError),
+    /// The harvester cannot be set up.
+    #[error(transparent)]
+    Harvest(#[from] ccis_harvest::HarvestError),
+    /// The SHACL shapes cannot be loaded, or a record does not conform.
+    #[error(transparent)]
+    Shapes(#[from] ccis_integrity::shapes::ShapeError),
+    /// `ccis init` into a directory that already holds a node.
+    #[error("{} already exists; refusing to overwrite a node", .0.display())]
+    AlreadyANode(PathBuf),
+    /// The node directory cannot be created.
+    #[error("cannot create {}: {source}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The secret key file holds another key than the one `ccis.toml` names.
+    #[error("secret key file {file} does not match public key {public_key} in ccis.toml")]
+    KeyMismatch {
+        /// The secret key file.
+        file: String,
+        /// The public key of `ccis.toml`.
+        public_key: String,
+    },
+    /// The store failed while doing `what`; nothing of it was written.
+    #[error("{what}: {source}")]
+    Store {
+        /// What was being done.
+        what: String,
+        /// What the store said.
+        source: BoxError,
+    },
+    /// An input file with no known RDF format.
+    #[error("{0}: unknown format; use .ttl, .nt, .jsonld or --format")]
+    UnknownFormat(String),
+    /// An input file that cannot be read or parsed (the error names the line).
+    #[error(transparent)]
+    Input(#[from] rdf_input::InputError),
+    /// The records of an input file cannot be split out of it.
+    #[error("{file}: {source}")]
+    Records {
+        /// The input file.
+        file: String,
+        /// Why.
+        source: record::RecordError,
+    },
+    /// One record in two input files.
+    #[error("record <{record}> is in both {first} and {second}")]
+    Duplicate {
+        /// The record IRI.
+        record: String,
+        /// The file that has it first.
+        first: String,
+        /// The other file.
+        second: String,
+    },
+    /// Some records were refused; nothing was stored.
+    #[error(transparent)]
+    Refused(#[from] PublishRefused),
+    /// Not an IRI.
+    #[error("{0:?} is not an IRI")]
+    NotAnIri(String),
+    /// A record this node does not store.
+    #[error("<{0}> is not stored on this node")]
+    NotStored(String),
+    /// A record IRI that is not one of this node's.
+    #[error("<{record}> is not a record IRI of this node ({base}/records/…)")]
+    NotOwnRecord {
+        /// The IRI given.
+        record: String,
+        /// This node's base URL.
+        base: String,
+    },
+    /// Withdrawing a record already withdrawn.
+    #[error("<{0}> is already withdrawn")]
+    AlreadyWithdrawn(String),
+    /// A record that cannot be brought to canonical form or signed.
+    #[error("cannot sign <{record}>: {source}")]
+    Sign {
+        /// The record IRI.
+        record: String,
+        /// Why.
+        source: ccis_integrity::proof::ProofError,
+    },
+    /// A record that cannot be brought to canonical form to be compared.
+    #[error("cannot compare <{record}> with its stored version: {source}")]
+    Compare {
+        /// The record IRI.
+        record: String,
+        /// Why.
+        source: canon::CanonError,
+    },
+}
+
+/// Maps any store error into [`NodeError::Store`] with what was being done.
+pub(crate) fn store_err<E: Into<BoxError>>(what: impl Into<String>) -> impl FnOnce(E) -> NodeError {
+    let what = what.into();
+    move |e| NodeError::Store {
+        what,
+        source: e.into(),
+    }
 }
 
 /// Options of `ccis init`.
@@ -86,10 +210,15 @@ pub struct Node {
 
 /// Whether two versions say the same (version and date aside), compared in
 /// canonical form so that blank node labels do not matter.
-fn same_content(a: &Record, b: &Record) -> anyhow::Result<bool> {
+fn same_content(a: &Record, b: &Record) -> Result<bool, NodeError> {
     let canonical = |r: &Record| {
         let content = Record::new(r.iri.clone(), r.content_key());
-        canon::canonical_sha256(&content.document(), &Limits::default())
+        canon::canonical_sha256(&content.document(), &Limits::default()).map_err(|source| {
+            NodeError::Compare {
+                record: r.iri.as_str().to_owned(),
+                source,
+            }
+        })
     };
     Ok(canonical(a)? == canonical(b)?)
 }
@@ -98,37 +227,44 @@ pub use ccis_model::clock::now;
 
 impl Node {
     /// The stored signed records with the given IRIs, or all of them.
-    pub fn export(&self, iris: &[String]) -> anyhow::Result<Vec<SignedRecord>> {
+    pub fn export(&self, iris: &[String]) -> Result<Vec<SignedRecord>, NodeError> {
         let iris: Vec<NamedNode> = if iris.is_empty() {
             self.store
-                .entries()?
+                .entries()
+                .map_err(store_err("cannot list the catalogue"))?
                 .into_iter()
                 .map(|e| e.record)
                 .collect()
         } else {
             iris.iter()
-                .map(|i| NamedNode::new(i.as_str()).with_context(|| format!("{i:?} is not an IRI")))
-                .collect::<anyhow::Result<_>>()?
+                .map(|i| NamedNode::new(i.as_str()).map_err(|_| NodeError::NotAnIri(i.clone())))
+                .collect::<Result<_, _>>()?
         };
         iris.iter()
             .map(|iri| {
-                self.store
-                    .get(iri)?
-                    .with_context(|| format!("<{}> is not stored on this node", iri.as_str()))
+                self.stored(iri)?
+                    .ok_or_else(|| NodeError::NotStored(iri.as_str().to_owned()))
             })
             .collect()
     }
 
+    /// The stored version of a record, if any.
+    fn stored(&self, iri: &NamedNode) -> Result<Option<SignedRecord>, NodeError> {
+        self.store
+            .get(iri)
+            .map_err(store_err(format!("cannot read <{}>", iri.as_str())))
+    }
+
     /// Creates a node directory: `ccis.toml`, the secret key (0600) and an empty store.
-    pub fn init(dir: &Path, options: InitOptions) -> anyhow::Result<Self> {
+    pub fn init(dir: &Path, options: InitOptions) -> Result<Self, NodeError> {
         let nd = NodeDir::new(dir);
         if nd.config().exists() {
-            bail!(
-                "{} already exists; refusing to overwrite a node",
-                nd.config().display()
-            );
+            return Err(NodeError::AlreadyANode(nd.config()));
         }
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|source| NodeError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
         let key = match options.key {
             Some(k) => k,
             None => keys::generate()?,
@@ -156,7 +292,8 @@ impl Node {
         };
         config.check()?;
         keys::write_secret_key(&dir.join("secret.key"), &key)?;
-        NodeStore::open(&nd.store(), &config.base_url)?;
+        NodeStore::open(&nd.store(), &config.base_url)
+            .map_err(store_err("cannot create the store"))?;
         config.save(dir)?;
         let mut node = Self::open(dir)?;
         node.new_api_token = Some(token);
@@ -165,43 +302,44 @@ impl Node {
 
     /// Opens an existing node directory to write to it, locking it for
     /// `command` (see [`DirLock`]); refuses a secret key readable by others.
-    pub fn open_for(dir: &Path, command: &str) -> anyhow::Result<Self> {
+    pub fn open_for(dir: &Path, command: &str) -> Result<Self, NodeError> {
         let lock = DirLock::acquire(dir, command)?;
         let nd = NodeDir::new(dir);
         let config = NodeConfig::load(dir)?;
         let signer = Self::signer(dir, &config)?;
-        let store = NodeStore::open(&nd.store(), &config.base_url)?
+        let store = NodeStore::open(&nd.store(), &config.base_url)
+            .map_err(store_err("cannot open the store"))?
             .with_page_size(config.server.page_size)
             .with_page_max_bytes(config.harvest.page_cut_bytes());
         Ok(Self::assemble(nd, config, store, signer, Some(lock)))
     }
 
     /// Opens an existing node directory to write to it (see [`Self::open_for`]).
-    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+    pub fn open(dir: &Path) -> Result<Self, NodeError> {
         Self::open_for(dir, "another ccis command")
     }
 
     /// Opens a node directory to read it, even while another process (such
     /// as `ccis serve`) writes to it: the store as it was when opened.
-    pub fn open_read_only(dir: &Path) -> anyhow::Result<Self> {
+    pub fn open_read_only(dir: &Path) -> Result<Self, NodeError> {
         let nd = NodeDir::new(dir);
         let config = NodeConfig::load(dir)?;
         let signer = Self::signer(dir, &config)?;
-        let store = NodeStore::open_read_only(&nd.store(), &config.base_url)?
+        let store = NodeStore::open_read_only(&nd.store(), &config.base_url)
+            .map_err(store_err("cannot open the store"))?
             .with_page_size(config.server.page_size)
             .with_page_max_bytes(config.harvest.page_cut_bytes());
         Ok(Self::assemble(nd, config, store, signer, None))
     }
 
-    fn signer(dir: &Path, config: &NodeConfig) -> anyhow::Result<ProofSigner> {
+    fn signer(dir: &Path, config: &NodeConfig) -> Result<ProofSigner, NodeError> {
         let active = config.active_key()?;
         let key = keys::read_secret_key(&dir.join(&active.secret_key_file))?;
         if keys::public_multikey(&key.verifying_key()) != active.public_key {
-            bail!(
-                "secret key file {} does not match public key {} in ccis.toml",
-                active.secret_key_file,
-                active.public_key
-            );
+            return Err(NodeError::KeyMismatch {
+                file: active.secret_key_file.clone(),
+                public_key: active.public_key.clone(),
+            });
         }
         Ok(ProofSigner::new(key))
     }
@@ -230,15 +368,15 @@ impl Node {
         self.signer.verification_method().to_owned()
     }
 
-    fn validator(&self) -> anyhow::Result<&ShapeValidator> {
-        if self.validator.get().is_none() {
-            let v = match &self.config.language {
-                Some(language) => ShapeValidator::with_language(language)?,
-                None => ShapeValidator::new()?,
-            };
-            let _ = self.validator.set(v);
+    fn validator(&self) -> Result<&ShapeValidator, NodeError> {
+        if let Some(v) = self.validator.get() {
+            return Ok(v);
         }
-        self.validator.get().context("shape validator unavailable")
+        let v = match &self.config.language {
+            Some(language) => ShapeValidator::with_language(language)?,
+            None => ShapeValidator::new()?,
+        };
+        Ok(self.validator.get_or_init(|| v))
     }
 
     /// Reads records from files (format by extension unless given).
@@ -246,7 +384,7 @@ impl Node {
         &self,
         paths: &[impl AsRef<Path>],
         format: Option<InputFormat>,
-    ) -> anyhow::Result<Vec<Record>> {
+    ) -> Result<Vec<Record>, NodeError> {
         let contexts = PinnedContexts::default();
         let base = format!("{}/", self.config.base_url);
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
@@ -256,17 +394,22 @@ impl Node {
             let name = path.display().to_string();
             let fmt = format
                 .or_else(|| InputFormat::from_path(path))
-                .with_context(|| {
-                    format!("{name}: unknown format; use .ttl, .nt, .jsonld or --format")
-                })?;
+                .ok_or_else(|| NodeError::UnknownFormat(name.clone()))?;
             let bytes = rdf_input::read_file(path, self.max_input_bytes)?;
             let quads = rdf_input::parse(&bytes, fmt, Some(&base), &name, &contexts)?;
             let limits = self.config.harvest.record_limits();
             let records = record::split_into_records_with(quads, &self.config.base_url, &limits)
-                .with_context(|| name.clone())?;
+                .map_err(|source| NodeError::Records {
+                    file: name.clone(),
+                    source,
+                })?;
             for r in records {
-                if let Some(other) = seen.insert(r.iri.as_str().to_owned(), name.clone()) {
-                    bail!("record <{}> is in both {other} and {name}", r.iri.as_str());
+                if let Some(first) = seen.insert(r.iri.as_str().to_owned(), name.clone()) {
+                    return Err(NodeError::Duplicate {
+                        record: r.iri.as_str().to_owned(),
+                        first,
+                        second: name,
+                    });
                 }
                 all.push(r);
             }
@@ -276,7 +419,7 @@ impl Node {
 
     /// Publishes records: new content gets the next version and a new proof;
     /// identical content changes nothing. All or nothing: one transaction.
-    pub fn publish(&self, records: Vec<Record>) -> anyhow::Result<Vec<Published>> {
+    pub fn publish(&self, records: Vec<Record>) -> Result<Vec<Published>, NodeError> {
         let validator = self.validator()?;
         let modified = now();
         let mut results = Vec::new();
@@ -290,8 +433,8 @@ impl Node {
                 ));
                 continue;
             }
-            let record = NodeStore::normalized(&record)?;
-            let stored = self.store.get(&record.iri)?;
+            let record = normalized(&record)?;
+            let stored = self.stored(&record.iri)?;
             let (version, outcome) = match &stored {
                 Some(s) if same_content(&s.record, &record)? => {
                     results.push(Published {
@@ -304,7 +447,7 @@ impl Node {
                 Some(s) => (s.record.version().unwrap_or(0) + 1, Outcome::Updated),
                 None => (1, Outcome::Created),
             };
-            let stamped = NodeStore::normalized(&record.stamped(version, &modified))?;
+            let stamped = normalized(&record.stamped(version, &modified))?;
             if let Err(e) = validator.validate(&stamped) {
                 errors.push(e.to_string());
                 continue;
@@ -329,23 +472,22 @@ impl Node {
     }
 
     /// Stores a signed tombstone with the next version.
-    pub fn withdraw(&self, iri: &str) -> anyhow::Result<Published> {
-        let node = NamedNode::new(iri).with_context(|| format!("{iri:?} is not an IRI"))?;
+    pub fn withdraw(&self, iri: &str) -> Result<Published, NodeError> {
+        let node = NamedNode::new(iri).map_err(|_| NodeError::NotAnIri(iri.to_owned()))?;
         if record::record_of(iri, &self.config.base_url).as_deref() != Some(iri) {
-            bail!(
-                "<{iri}> is not a record IRI of this node ({}/records/…)",
-                self.config.base_url
-            );
+            return Err(NodeError::NotOwnRecord {
+                record: iri.to_owned(),
+                base: self.config.base_url.clone(),
+            });
         }
         let stored = self
-            .store
-            .get(&node)?
-            .with_context(|| format!("<{iri}> is not stored on this node"))?;
+            .stored(&node)?
+            .ok_or_else(|| NodeError::NotStored(iri.to_owned()))?;
         if stored.record.is_withdrawn() {
-            bail!("<{iri}> is already withdrawn");
+            return Err(NodeError::AlreadyWithdrawn(iri.to_owned()));
         }
         let version = stored.record.version().unwrap_or(0) + 1;
-        let tombstone = NodeStore::normalized(&Record::tombstone(node, version, &now()))?;
+        let tombstone = normalized(&Record::tombstone(node, version, &now()))?;
         self.validator()?.validate(&tombstone)?;
         let signed = self.sign(tombstone)?;
         self.store_local(std::slice::from_ref(&signed))?;
@@ -358,19 +500,23 @@ impl Node {
 
     /// Re-signs every record of this node with the active key, each as a new
     /// version with the same content (after a key is revoked). One transaction.
-    pub fn resign_all(&self) -> anyhow::Result<Vec<Published>> {
+    pub fn resign_all(&self) -> Result<Vec<Published>, NodeError> {
         let modified = now();
         let mut signed = Vec::new();
         let mut results = Vec::new();
-        for entry in self.store.entries()? {
+        let entries = self
+            .store
+            .entries()
+            .map_err(store_err("cannot list the catalogue"))?;
+        for entry in entries {
             if entry.origin != self.config.id {
                 continue;
             }
-            let Some(stored) = self.store.get(&entry.record)? else {
+            let Some(stored) = self.stored(&entry.record)? else {
                 continue;
             };
             let version = stored.record.version().unwrap_or(0) + 1;
-            let stamped = NodeStore::normalized(&stored.record.stamped(version, &modified))?;
+            let stamped = normalized(&stored.record.stamped(version, &modified))?;
             results.push(Published {
                 iri: entry.record.as_str().to_owned(),
                 version,
@@ -388,7 +534,7 @@ impl Node {
 
     /// A harvester for this node's peers (`peers.toml` in its directory), logging
     /// refusals to `refused.jsonl` there.
-    pub fn harvester(&self) -> anyhow::Result<ccis_harvest::Harvester> {
+    pub fn harvester(&self) -> Result<ccis_harvest::Harvester, NodeError> {
         Ok(ccis_harvest::Harvester::new(
             self.store.clone(),
             &self.config.id,
@@ -400,15 +546,18 @@ impl Node {
     }
 
     /// Signs a stamped record with the node's active key.
-    pub fn sign(&self, record: Record) -> anyhow::Result<SignedRecord> {
+    pub fn sign(&self, record: Record) -> Result<SignedRecord, NodeError> {
         let proof = self
             .signer
             .sign(&record.document(), &now(), &Limits::default())
-            .with_context(|| format!("cannot sign <{}>", record.iri.as_str()))?;
+            .map_err(|source| NodeError::Sign {
+                record: record.iri.as_str().to_owned(),
+                source,
+            })?;
         Ok(SignedRecord { record, proof })
     }
 
-    fn store_local(&self, signed: &[SignedRecord]) -> anyhow::Result<()> {
+    fn store_local(&self, signed: &[SignedRecord]) -> Result<(), NodeError> {
         let stored_at = now();
         let meta = StoreMeta {
             origin: self.config.id.clone(),
@@ -418,6 +567,17 @@ impl Node {
             signed_nquads: None,
         };
         let items: Vec<_> = signed.iter().map(|s| (s.clone(), meta.clone())).collect();
-        self.store.put_all(&items)
+        self.store.put_all(&items).map_err(store_err(format!(
+            "cannot store {} version(s)",
+            items.len()
+        )))
     }
+}
+
+/// A record in the form the store keeps it (see [`NodeStore::normalized`]).
+fn normalized(record: &Record) -> Result<Record, NodeError> {
+    NodeStore::normalized(record).map_err(store_err(format!(
+        "cannot normalize <{}>",
+        record.iri.as_str()
+    )))
 }

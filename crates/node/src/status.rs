@@ -1,6 +1,7 @@
 //! What a node holds and how its peers behave: `ccis status` and `GET /status`.
 
 use crate::config::NodeConfig;
+use crate::node::{NodeError, store_err};
 use ccis_integrity::peers::Peers;
 use ccis_store::{NodeStore, PeerState};
 use serde::Serialize;
@@ -42,7 +43,7 @@ pub struct PeerStatus {
 impl NodeStatus {
     /// Reads the status of a node from its store; `peers` lists the peers
     /// never harvested yet too.
-    pub fn read(config: &NodeConfig, store: &NodeStore) -> anyhow::Result<Self> {
+    pub fn read(config: &NodeConfig, store: &NodeStore) -> Result<Self, NodeError> {
         Self::read_with_peers(config, store, &Peers::default())
     }
 
@@ -51,14 +52,17 @@ impl NodeStatus {
         config: &NodeConfig,
         store: &NodeStore,
         peers: &Peers,
-    ) -> anyhow::Result<Self> {
-        let entries = store.entries()?;
+    ) -> Result<Self, NodeError> {
+        let entries = store
+            .entries()
+            .map_err(store_err("cannot list the catalogue"))?;
         let mut by_origin = BTreeMap::new();
         for e in &entries {
             *by_origin.entry(e.origin.clone()).or_default() += 1;
         }
         let mut states: BTreeMap<String, PeerStatus> = store
-            .peer_states()?
+            .peer_states()
+            .map_err(store_err("cannot read the harvest state"))?
             .into_iter()
             .map(|(id, state)| {
                 let base_url = peers.get(&id).map(|p| p.base_url.clone());
@@ -85,7 +89,9 @@ impl NodeStatus {
             records: entries.len(),
             withdrawn: entries.iter().filter(|e| e.status == "withdrawn").count(),
             by_origin,
-            feed_members: store.member_count()?,
+            feed_members: store
+                .member_count()
+                .map_err(store_err("cannot count the feed"))?,
             peers: states,
         })
     }

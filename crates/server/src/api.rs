@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ccis_model::rdf_input::{self, InputError, InputFormat, PinnedContexts};
 use ccis_model::record;
-use ccis_node::node::{Outcome, PublishRefused};
+use ccis_node::node::{Node, NodeError, Outcome};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
@@ -119,17 +119,46 @@ pub async fn publish(
     };
     let node = state.node.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        let node = node
-            .lock()
-            .map_err(|_| anyhow::anyhow!("a writer panicked; restart the node"))?;
+        let node = node.lock().map_err(|_| WriteFailure::Panicked)?;
         let records = records_of(&node, &body, format)?;
-        node.publish(records)
+        Ok::<_, WriteFailure>(node.publish(records)?)
     })
     .await;
     match outcome {
         Ok(Ok(published)) => published_response(&published),
-        Ok(Err(e)) => publish_problem(&e),
+        Ok(Err(failure)) => failure.into_response(),
         Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+/// Why a write of the operator API did not happen.
+#[derive(Debug)]
+enum WriteFailure {
+    /// A writer panicked while it held the node.
+    Panicked,
+    /// The body holds no record of this node.
+    NoRecord(String),
+    /// The node refused or failed.
+    Node(NodeError),
+}
+
+impl From<NodeError> for WriteFailure {
+    fn from(e: NodeError) -> Self {
+        Self::Node(e)
+    }
+}
+
+impl IntoResponse for WriteFailure {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Panicked => {
+                Problem::internal("a writer panicked; restart the node").into_response()
+            }
+            Self::NoRecord(detail) => {
+                refused("Records refused; nothing was stored", detail, json!({}))
+            }
+            Self::Node(e) => node_problem(&e),
+        }
     }
 }
 
@@ -154,10 +183,10 @@ fn body_format(headers: &HeaderMap) -> Result<InputFormat, Problem> {
 
 /// The records of this node in a request body.
 fn records_of(
-    node: &ccis_node::node::Node,
+    node: &Node,
     body: &[u8],
     format: InputFormat,
-) -> anyhow::Result<Vec<record::Record>> {
+) -> Result<Vec<record::Record>, WriteFailure> {
     let base = format!("{}/", node.config.base_url);
     let quads = rdf_input::parse(
         body,
@@ -165,14 +194,21 @@ fn records_of(
         Some(&base),
         "request body",
         &PinnedContexts::default(),
-    )?;
+    )
+    .map_err(NodeError::from)?;
     let records = record::split_into_records_with(
         quads,
         &node.config.base_url,
         &node.config.harvest.record_limits(),
-    )?;
+    )
+    .map_err(|source| NodeError::Records {
+        file: "request body".into(),
+        source,
+    })?;
     if records.is_empty() {
-        anyhow::bail!("the body holds no record of this node ({base}records/…)");
+        return Err(WriteFailure::NoRecord(format!(
+            "the body holds no record of this node ({base}records/…)"
+        )));
     }
     Ok(records)
 }
@@ -216,37 +252,63 @@ fn published_response(published: &[ccis_node::node::Published]) -> Response {
     response
 }
 
-fn publish_problem(e: &anyhow::Error) -> Response {
-    if let Some(input) = e.downcast_ref::<InputError>() {
-        let mut extra = json!({ "source": input.source_name });
-        if let (Some((line, column)), Value::Object(map)) = (input.location, &mut extra) {
-            map.insert("line".into(), json!(line));
-            map.insert("column".into(), json!(column));
-        }
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-rdf",
-            "The body is not valid RDF",
-            input.to_string(),
-            extra,
-        );
+/// `400` for a body that is not RDF, naming the line and column.
+fn invalid_rdf(input: &InputError) -> Response {
+    let mut extra = json!({ "source": input.source_name });
+    if let (Some((line, column)), Value::Object(map)) = (input.location, &mut extra) {
+        map.insert("line".into(), json!(line));
+        map.insert("column".into(), json!(column));
     }
-    if let Some(refused) = e.downcast_ref::<PublishRefused>() {
-        return problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "refused",
-            "Records refused (SHACL shapes or limits); nothing was stored",
-            refused.to_string(),
-            json!({ "violations": refused.problems }),
-        );
-    }
+    problem(
+        StatusCode::BAD_REQUEST,
+        "invalid-rdf",
+        "The body is not valid RDF",
+        input.to_string(),
+        extra,
+    )
+}
+
+/// `422`: the records were refused, nothing was stored.
+fn refused(title: &str, detail: String, extra: Value) -> Response {
     problem(
         StatusCode::UNPROCESSABLE_ENTITY,
         "refused",
-        "Records refused; nothing was stored",
-        format!("{e:#}"),
-        json!({}),
+        title,
+        detail,
+        extra,
     )
+}
+
+/// The problem a publish or withdrawal error is to the client: what the
+/// request got wrong is a `4xx` naming it; what went wrong in the node
+/// (store, key, configuration) is a `500`.
+fn node_problem(e: &NodeError) -> Response {
+    match e {
+        NodeError::Input(input) => invalid_rdf(input),
+        NodeError::Refused(refusal) => refused(
+            "Records refused (SHACL shapes or limits); nothing was stored",
+            refusal.to_string(),
+            json!({ "violations": refusal.problems }),
+        ),
+        NodeError::Records { .. } | NodeError::Duplicate { .. } | NodeError::Shapes(_) => refused(
+            "Records refused; nothing was stored",
+            e.to_string(),
+            json!({}),
+        ),
+        NodeError::NotStored(_) => Problem::not_found(e.to_string()).into_response(),
+        NodeError::AlreadyWithdrawn(_) => {
+            Problem::new(StatusCode::CONFLICT, "already-withdrawn", e.to_string())
+                .titled("Already withdrawn")
+                .into_response()
+        }
+        NodeError::NotAnIri(_) | NodeError::NotOwnRecord { .. } => {
+            refused("Refused; nothing was stored", e.to_string(), json!({}))
+        }
+        _ => {
+            tracing::error!(error = %e, "a write of the operator API failed");
+            Problem::internal(e).into_response()
+        }
+    }
 }
 
 /// `DELETE /api/records/{slug}`: withdraws a record (signed tombstone, next version).
@@ -256,45 +318,19 @@ pub async fn withdraw(State(state): State<AppState>, Path(slug): Path<String>) -
     }
     let iri = state.config.record_iri(&slug);
     let node = state.node.clone();
-    let target = iri.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        let node = node
-            .lock()
-            .map_err(|_| anyhow::anyhow!("a writer panicked; restart the node"))?;
-        let stored = node
-            .store
-            .entry(&oxrdf::NamedNode::new_unchecked(target.clone()))?;
-        match stored {
-            None => Ok(Err(StatusCode::NOT_FOUND)),
-            Some(e) if e.status == "withdrawn" => Ok(Err(StatusCode::CONFLICT)),
-            Some(_) => node.withdraw(&target).map(Ok),
-        }
+        let node = node.lock().map_err(|_| WriteFailure::Panicked)?;
+        Ok::<_, WriteFailure>(node.withdraw(&iri)?)
     })
     .await;
     match outcome {
-        Ok(Ok(Ok(p))) => (
+        Ok(Ok(p)) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
             json!({ "iri": p.iri, "version": p.version, "outcome": "withdrawn" }).to_string(),
         )
             .into_response(),
-        Ok(Ok(Err(StatusCode::NOT_FOUND))) => {
-            Problem::not_found(format!("<{iri}> is not stored on this node")).into_response()
-        }
-        Ok(Ok(Err(status))) => Problem::new(
-            status,
-            "already-withdrawn",
-            format!("<{iri}> is already withdrawn"),
-        )
-        .titled("Already withdrawn")
-        .into_response(),
-        Ok(Err(e)) => Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "refused",
-            format!("{e:#}"),
-        )
-        .titled("Withdrawal refused")
-        .into_response(),
+        Ok(Err(failure)) => failure.into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
 }

@@ -1,6 +1,7 @@
 //! `GET /`: the web catalogue for people, in the language they ask for.
 
 use crate::AppState;
+use crate::error::{ServerError, store_err};
 use crate::problem::Problem;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -154,7 +155,7 @@ pub async fn index(
     let rows = tokio::task::spawn_blocking(move || read_rows(&store, &query)).await;
     match rows {
         Ok(Ok(rows)) => render(&state, lang, page, &rows),
-        Ok(Err(e)) => Problem::internal(format!("{e:#}")).into_response(),
+        Ok(Err(e)) => Problem::internal(e).into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
 }
@@ -181,11 +182,17 @@ fn page_query(state: &AppState, lang: &str, page: u64) -> String {
 }
 
 /// The rows of a catalogue page, by record IRI.
-fn read_rows(store: &ccis_store::NodeStore, query: &str) -> anyhow::Result<BTreeMap<String, Row>> {
+fn read_rows(
+    store: &ccis_store::NodeStore,
+    query: &str,
+) -> Result<BTreeMap<String, Row>, ServerError> {
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
-    if let QueryResults::Solutions(solutions) = store.query(query)? {
+    let results = store
+        .query(query)
+        .map_err(store_err("cannot read the catalogue"))?;
+    if let QueryResults::Solutions(solutions) = results {
         for s in solutions {
-            let s = s?;
+            let s = s.map_err(store_err("cannot read the catalogue"))?;
             let Some((iri, _)) = text(s.get("r")) else {
                 continue;
             };

@@ -1,6 +1,7 @@
 //! `/feed` and `/feed/{page}`: the LDES change feed, with conditional requests.
 
 use crate::AppState;
+use crate::error::{ServerError, serialize_err, store_err};
 use crate::negotiate::choose;
 use crate::problem::Problem;
 use axum::extract::{Path, State};
@@ -63,7 +64,8 @@ impl PageCache {
     }
 }
 
-fn serialize(quads: &[Quad], media_type: &str) -> anyhow::Result<Vec<u8>> {
+fn serialize(quads: &[Quad], media_type: &str) -> Result<Vec<u8>, ServerError> {
+    const WHAT: &str = "a feed page";
     let format = match media_type {
         "application/trig" => RdfFormat::TriG,
         "application/n-quads" => RdfFormat::NQuads,
@@ -81,14 +83,16 @@ fn serialize(quads: &[Quad], media_type: &str) -> anyhow::Result<Vec<u8>> {
             ("sec", ccis_model::vocab::SEC),
             ("schema", ccis_model::vocab::SCHEMA),
         ] {
-            serializer = serializer.with_prefix(prefix, iri)?;
+            serializer = serializer
+                .with_prefix(prefix, iri)
+                .map_err(serialize_err(WHAT))?;
         }
     }
     let mut writer = serializer.for_writer(Vec::new());
     for q in quads {
-        writer.serialize_quad(q)?;
+        writer.serialize_quad(q).map_err(serialize_err(WHAT))?;
     }
-    Ok(writer.finish()?)
+    writer.finish().map_err(serialize_err(WHAT))
 }
 
 fn etag_of(index: u64, media_type: &str, bytes: &[u8]) -> String {
@@ -176,16 +180,21 @@ pub async fn page(
     }
     let store = state.store.clone();
     let base = state.config.base_url.clone();
-    let built = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(bool, Vec<u8>)>> {
-        // Where pages start is stored as members are appended (cut by count
-        // and by bytes), so a full page never changes.
-        let Some(page) = store.feed_page(index)? else {
-            return Ok(None);
-        };
-        let quads = feed::page_document(&base, index, page.full, &page.members)?;
-        Ok(Some((page.full, serialize(&quads, media_type)?)))
-    })
-    .await;
+    let built =
+        tokio::task::spawn_blocking(move || -> Result<Option<(bool, Vec<u8>)>, ServerError> {
+            // Where pages start is stored as members are appended (cut by count
+            // and by bytes), so a full page never changes.
+            let Some(page) = store
+                .feed_page(index)
+                .map_err(store_err(format!("cannot read feed page {index}")))?
+            else {
+                return Ok(None);
+            };
+            let quads = feed::page_document(&base, index, page.full, &page.members)
+                .map_err(store_err(format!("cannot build feed page {index}")))?;
+            Ok(Some((page.full, serialize(&quads, media_type)?)))
+        })
+        .await;
     match built {
         Ok(Ok(Some((full, bytes)))) => {
             let etag = etag_of(index, media_type, &bytes);
@@ -205,7 +214,7 @@ pub async fn page(
         Ok(Ok(None)) => {
             Problem::not_found(format!("the feed has no page {index} yet")).into_response()
         }
-        Ok(Err(e)) => Problem::internal(format!("{e:#}")).into_response(),
-        Err(e) => Problem::internal(e.to_string()).into_response(),
+        Ok(Err(e)) => Problem::internal(e).into_response(),
+        Err(e) => Problem::internal(e).into_response(),
     }
 }

@@ -8,6 +8,7 @@
 
 mod api;
 mod catalogue;
+mod error;
 mod eval;
 mod feed;
 mod harden;
@@ -21,6 +22,7 @@ mod service;
 mod sparql;
 mod worker;
 
+pub use error::{BoxError, ServerError};
 pub use feed::{IMMUTABLE, SHORT};
 pub use listen::{Connections, raise_open_files_limit, serve_on};
 pub use negotiate::choose;
@@ -30,7 +32,7 @@ pub use worker::{WORKER_COMMAND, main as worker_main};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
-use ccis_integrity::peers::Peers;
+use ccis_integrity::peers::{Peers, PeersError};
 use ccis_node::config::NodeConfig;
 use ccis_node::node::Node;
 use ccis_store::NodeStore;
@@ -42,7 +44,14 @@ use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-/// Server settings: the limits of `[server]` in `ccis.toml`.
+/// Server settings: the limits of `[server]` in `ccis.toml`, resolved.
+///
+/// [`ccis_node::config::ServerConfig`] is the file's form (plain numbers,
+/// every field optional with a default, as operators write it); this is the
+/// form the server runs with: durations, minimums applied (a zero timeout or
+/// queue is raised to one), the connection limits grouped for
+/// [`serve_on`], and the worker program, which no file sets. Tests and
+/// benchmarks build it directly to set a limit tiny.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Most time a SPARQL query may run.
@@ -230,13 +239,13 @@ async fn status(
     .await
     {
         Ok(Ok(s)) => axum::Json(s).into_response(),
-        Ok(Err(e)) => Problem::internal(format!("{e:#}")).into_response(),
+        Ok(Err(e)) => Problem::internal(e).into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
 }
 
 /// The peers a node trusts: `peers.toml` in its directory, if there is one.
-pub fn node_peers(dir: &std::path::Path) -> anyhow::Result<Peers> {
+pub fn node_peers(dir: &std::path::Path) -> Result<Peers, PeersError> {
     Peers::load_for_node(dir)
 }
 
@@ -260,9 +269,10 @@ impl NodeServer {
         peers: &Peers,
         listener: tokio::net::TcpListener,
         mut options: ServerOptions,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, ServerError> {
         if options.worker_program.is_none() {
-            options.worker_program = Some(std::env::current_exe()?);
+            options.worker_program =
+                Some(std::env::current_exe().map_err(ServerError::WorkerProgram)?);
         }
         let files = raise_open_files_limit();
         let harvester = match node.config.harvest.interval_secs {
@@ -310,7 +320,7 @@ impl NodeServer {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
         first_round_after: Duration,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ServerError> {
         let harvesting = self.harvester.map(|(harvester, interval)| {
             tokio::spawn(async move {
                 tokio::time::sleep(first_round_after).await;
@@ -333,7 +343,7 @@ impl NodeServer {
             task.abort();
         }
         tracing::info!("stopped");
-        Ok(served?)
+        served.map_err(ServerError::Serve)
     }
 }
 
@@ -343,14 +353,21 @@ pub async fn serve(
     dir: &std::path::Path,
     listen: SocketAddr,
     options: ServerOptions,
-) -> anyhow::Result<()> {
+) -> Result<(), ServerError> {
     let node = Node::open_for(dir, "`ccis serve`")?;
     let peers = node_peers(dir)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        .map_err(|source| ServerError::Listen {
+            addr: listen,
+            source,
+        })?;
     let server = NodeServer::new(node, &peers, listener, options)?;
-    println!("listening on http://{}", server.local_addr()?);
+    let addr = server.local_addr().map_err(|source| ServerError::Listen {
+        addr: listen,
+        source,
+    })?;
+    println!("listening on http://{addr}");
     server.run(shutdown_signal(), Duration::ZERO).await
 }
 

@@ -1,6 +1,7 @@
 //! `/records/{slug}`, `/node` and `/vocab/{file}`.
 
 use crate::AppState;
+use crate::error::{ServerError, serialize_err};
 use crate::negotiate::choose;
 use crate::problem::Problem;
 use axum::extract::{Path, State};
@@ -42,17 +43,24 @@ fn not_acceptable(offered: &[&str]) -> Response {
     Problem::not_acceptable(offered).into_response()
 }
 
-fn turtle(triples: &[Triple]) -> anyhow::Result<Vec<u8>> {
-    let mut serializer = RdfSerializer::from_format(RdfFormat::Turtle)
-        .with_prefix("dct", vocab::DCT)?
-        .with_prefix("ccis", vocab::CCIS)?
-        .with_prefix("schema", vocab::SCHEMA)?
-        .with_prefix("sec", vocab::SEC)?
-        .for_writer(Vec::new());
-    for t in triples {
-        serializer.serialize_triple(t)?;
+fn turtle(triples: &[Triple]) -> Result<Vec<u8>, ServerError> {
+    const WHAT: &str = "Turtle";
+    let mut serializer = RdfSerializer::from_format(RdfFormat::Turtle);
+    for (prefix, iri) in [
+        ("dct", vocab::DCT),
+        ("ccis", vocab::CCIS),
+        ("schema", vocab::SCHEMA),
+        ("sec", vocab::SEC),
+    ] {
+        serializer = serializer
+            .with_prefix(prefix, iri)
+            .map_err(serialize_err(WHAT))?;
     }
-    Ok(serializer.finish()?)
+    let mut writer = serializer.for_writer(Vec::new());
+    for t in triples {
+        writer.serialize_triple(t).map_err(serialize_err(WHAT))?;
+    }
+    writer.finish().map_err(serialize_err(WHAT))
 }
 
 fn escape_html(text: &str) -> String {
@@ -94,9 +102,13 @@ pub async fn record(
     };
     let records = std::slice::from_ref(&signed);
     let result = match chosen {
-        TRIG => serialize_records(records, ExportFormat::Trig).map_err(anyhow::Error::from),
-        NQUADS => serialize_records(records, ExportFormat::Nquads).map_err(anyhow::Error::from),
-        JSONLD => serialize_records(records, ExportFormat::Jsonld).map_err(anyhow::Error::from),
+        TRIG => serialize_records(records, ExportFormat::Trig).map_err(serialize_err("a record")),
+        NQUADS => {
+            serialize_records(records, ExportFormat::Nquads).map_err(serialize_err("a record"))
+        }
+        JSONLD => {
+            serialize_records(records, ExportFormat::Jsonld).map_err(serialize_err("a record"))
+        }
         TURTLE => turtle(&signed.record.triples),
         _ => {
             let title = signed
@@ -133,7 +145,7 @@ pub async fn node(State(state): State<AppState>, headers: HeaderMap) -> Response
     let Some(chosen) = choose(accept(&headers), &offered) else {
         return not_acceptable(&offered);
     };
-    let result: anyhow::Result<Vec<u8>> = match chosen {
+    let result: Result<Vec<u8>, ServerError> = match chosen {
         TURTLE => turtle(&triples),
         HTML => turtle(&triples).map(|ttl| {
             format!(
@@ -153,8 +165,8 @@ pub async fn node(State(state): State<AppState>, headers: HeaderMap) -> Response
             triples
                 .iter()
                 .try_for_each(|t| serializer.serialize_triple(t))
-                .map_err(anyhow::Error::from)
-                .and_then(|()| Ok(serializer.finish()?))
+                .and_then(|()| serializer.finish())
+                .map_err(serialize_err("the node description"))
         }
     };
     match result {
