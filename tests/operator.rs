@@ -206,6 +206,18 @@ fn peer_add_pins_a_served_node_whose_records_then_harvest() {
     assert_eq!(row.split_whitespace().nth(1), Some("3"), "{out}");
     assert_eq!(es.record_count(), 3);
 
+    // Resetting the harvest position keeps what is stored: the next round
+    // reads the peer's feed from its start again and finds nothing new.
+    let out = es.ok(&["harvest", "--reset", "fr-avise"]);
+    assert!(
+        out.contains("harvest position of fr-avise reset (it was at http"),
+        "{out}"
+    );
+    let out = es.ok(&["harvest", "--peer", "fr-avise"]);
+    let row = out.lines().find(|l| l.starts_with("fr-avise")).unwrap();
+    assert_eq!(row.split_whitespace().nth(1), Some("0"), "{out}");
+    assert_eq!(es.record_count(), 3);
+
     let out = es.ok(&["peer", "list"]);
     for expected in [
         "se-fsis",

@@ -229,7 +229,9 @@ pub enum Command {
 /// Stack of the thread that runs `ccis query`.
 const QUERY_STACK_BYTES: usize = 256 * 1024 * 1024;
 
-/// Runs a parsed command line.
+/// Runs a parsed command line: one arm per command, each handing its
+/// arguments to the function that carries it out (a dispatch table, longer
+/// than 60 lines only because the commands are many).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let out = &mut stdout;

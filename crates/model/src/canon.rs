@@ -327,25 +327,33 @@ pub fn canonicalize(
         .iter()
         .map(|(from, to)| (from.as_str().to_owned(), to.as_str().to_owned()))
         .collect();
-    fn relabel<'a>(
-        mapping: &'a HashMap<BlankNodeRef<'a>, oxrdf::BlankNode>,
-        b: BlankNodeRef<'a>,
-    ) -> BlankNodeRef<'a> {
-        mapping.get(&b).map_or(b, |c| c.as_ref())
-    }
+    Ok(Canonical {
+        nquads: relabelled_lines(&dataset, &mapping),
+        blank_node_map,
+    })
+}
+
+/// The N-Quads lines of `dataset` with its blank nodes relabelled by
+/// `mapping`, sorted in code point order and joined.
+fn relabelled_lines<'a>(
+    dataset: &'a Dataset,
+    mapping: &'a HashMap<BlankNodeRef<'a>, oxrdf::BlankNode>,
+) -> String {
+    let relabel =
+        |b: BlankNodeRef<'a>| -> BlankNodeRef<'a> { mapping.get(&b).map_or(b, |c| c.as_ref()) };
     let lines: BTreeSet<String> = dataset
         .iter()
         .map(|q| {
             let subject = match q.subject {
-                NamedOrBlankNodeRef::BlankNode(b) => relabel(&mapping, b).into(),
+                NamedOrBlankNodeRef::BlankNode(b) => relabel(b).into(),
                 s => s,
             };
             let object = match q.object {
-                TermRef::BlankNode(b) => relabel(&mapping, b).into(),
+                TermRef::BlankNode(b) => relabel(b).into(),
                 o => o,
             };
             let graph_name = match q.graph_name {
-                GraphNameRef::BlankNode(b) => relabel(&mapping, b).into(),
+                GraphNameRef::BlankNode(b) => relabel(b).into(),
                 g => g,
             };
             format!(
@@ -354,10 +362,7 @@ pub fn canonicalize(
             )
         })
         .collect();
-    Ok(Canonical {
-        nquads: lines.into_iter().collect(),
-        blank_node_map,
-    })
+    lines.into_iter().collect()
 }
 
 /// The distinct blank nodes of the quads.
@@ -388,22 +393,7 @@ fn check_work(
     limits: &Limits,
     hash: HashAlgorithm,
 ) -> Result<(), CanonError> {
-    let mut quads_of: HashMap<BlankNodeRef<'_>, Vec<&Quad>> = HashMap::new();
-    let mut neighbours: HashMap<BlankNodeRef<'_>, HashSet<BlankNodeRef<'_>>> = HashMap::new();
-    for q in quads {
-        let in_quad: Vec<BlankNodeRef<'_>> = quad_blank_nodes(q).collect();
-        for &b in &in_quad {
-            let list = quads_of.entry(b).or_default();
-            if !list.iter().any(|seen| std::ptr::eq(*seen, q)) {
-                list.push(q);
-            }
-            for &other in &in_quad {
-                if other != b {
-                    neighbours.entry(b).or_default().insert(other);
-                }
-            }
-        }
-    }
+    let (quads_of, neighbours) = blank_node_graph(quads);
     let first_degree: HashMap<BlankNodeRef<'_>, String> = blank_nodes
         .iter()
         .map(|&b| (b, first_degree_hash(b, &quads_of[&b], hash)))
@@ -442,6 +432,34 @@ fn check_work(
         });
     }
     Ok(())
+}
+
+/// For each blank node, the quads it is in (each once) and its neighbouring
+/// blank nodes (those sharing a quad with it).
+type BlankNodeGraph<'q> = (
+    HashMap<BlankNodeRef<'q>, Vec<&'q Quad>>,
+    HashMap<BlankNodeRef<'q>, HashSet<BlankNodeRef<'q>>>,
+);
+
+/// The quads and the neighbours of each blank node of `quads`.
+fn blank_node_graph(quads: &[Quad]) -> BlankNodeGraph<'_> {
+    let mut quads_of: HashMap<BlankNodeRef<'_>, Vec<&Quad>> = HashMap::new();
+    let mut neighbours: HashMap<BlankNodeRef<'_>, HashSet<BlankNodeRef<'_>>> = HashMap::new();
+    for q in quads {
+        let in_quad: Vec<BlankNodeRef<'_>> = quad_blank_nodes(q).collect();
+        for &b in &in_quad {
+            let list = quads_of.entry(b).or_default();
+            if !list.iter().any(|seen| std::ptr::eq(*seen, q)) {
+                list.push(q);
+            }
+            for &other in &in_quad {
+                if other != b {
+                    neighbours.entry(b).or_default().insert(other);
+                }
+            }
+        }
+    }
+    (quads_of, neighbours)
 }
 
 fn quad_blank_nodes(q: &Quad) -> impl Iterator<Item = BlankNodeRef<'_>> {
