@@ -604,6 +604,8 @@ impl Harvester {
             flushed = self.finish_write(&mut batch, report).await;
         }
         let flushed = flushed.map_err(|e| format!("{e:#}"));
+        let g = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9;
+        eprintln!("TIMES fetch {:.1}s read {:.1}s judge {:.1}s wait-write {:.1}s write {:.1}s", g(&T_FETCH), g(&T_READ), g(&T_JUDGE), g(&T_WAIT), g(&T_WRITE));
         progress.page(report);
         walked.and(flushed)
     }
@@ -655,6 +657,7 @@ impl Harvester {
                     }
                 }
             };
+            let __t = std::time::Instant::now();
             let fetched = match tokio::time::timeout_at(deadline, fetching)
                 .await
                 .map_err(|_| stopped())?
@@ -682,6 +685,7 @@ impl Harvester {
                 }
                 Err(e) => return Err(e.to_string()),
             };
+            T_FETCH.fetch_add(__t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
             report.pages += 1;
             let next: Vec<String> = match fetched {
                 Fetched::NotModified => {
@@ -693,9 +697,11 @@ impl Harvester {
                 }
                 Fetched::Page { quads, etag } => {
                     self.check_page(&url, &quads)?;
+                    let __t = std::time::Instant::now();
                     let read = tokio::task::spawn_blocking(move || feed::read_page(&quads))
                         .await
                         .map_err(|e| format!("{url}: {e}"))?;
+                    T_READ.fetch_add(__t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
                     let next: Vec<String> = read
                         .next
                         .iter()
@@ -771,11 +777,13 @@ impl Harvester {
             fresh: std::mem::take(&mut batch.fresh),
             refused: std::mem::take(&mut batch.refused_keys),
         };
+        let __t = std::time::Instant::now();
         let (outcome, memory) = tokio::task::spawn_blocking(move || {
             let outcome = this.judge_page(&judged_peer, &page, read, &mut memory);
             (outcome, memory)
         })
         .await?;
+        T_JUDGE.fetch_add(__t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
         batch.seen = memory.seen;
         batch.fresh = memory.fresh;
         batch.refused_keys = memory.refused;
@@ -800,7 +808,9 @@ impl Harvester {
         batch: &mut Batch,
         report: &mut PeerReport,
     ) -> anyhow::Result<()> {
+        let __t = std::time::Instant::now();
         self.finish_write(batch, report).await?;
+        T_WAIT.fetch_add(__t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
         if !batch.dirty || batch.broken {
             return Ok(());
         }
@@ -811,9 +821,14 @@ impl Harvester {
         let bulk_min = self.config.bulk_min_records;
         let keys: Vec<String> = batch.refusals.iter().map(|r| r.key.clone()).collect();
         let handle = tokio::task::spawn_blocking(move || {
-            store
+            let __t = std::time::Instant::now();
+            let __r = store
                 .put_harvested_refusing(&items, &peer_id, &mut state, &keys, bulk_min)
                 .map(|written| (written, items.len() as u64, state))
+                .map_err(anyhow::Error::from);
+            T_WRITE.fetch_add(__t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+            eprintln!("WRITE {} items in {:?}", __r.as_ref().map(|r| r.1).unwrap_or(0), __t.elapsed());
+            __r
         });
         batch.writing = Some(Writing {
             handle,
@@ -1079,3 +1094,9 @@ mod tests {
         assert_eq!(parse_member_iri("https://n.example/x"), (None, None));
     }
 }
+
+static T_FETCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static T_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static T_JUDGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static T_WAIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static T_WRITE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

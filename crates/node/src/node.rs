@@ -414,6 +414,6 @@ impl Node {
             signed_nquads: None,
         };
         let items: Vec<_> = signed.iter().map(|s| (s.clone(), meta.clone())).collect();
-        self.store.put_all(&items)
+        Ok(self.store.put_all(&items)?)
     }
 }
