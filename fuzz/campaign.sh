@@ -2,7 +2,7 @@
 # Runs one fuzz target for a while, in fork mode so that it keeps going after
 # a crash (each crash lands in artifacts/<target>/), growing work/<target>
 # from corpus/<target>. Usage: fuzz/campaign.sh TARGET [SECONDS] [libFuzzer flags…]
-# Build first: (cd fuzz && cargo fuzz build -s none). See docs/fuzzing.md.
+# Build first: (cd fuzz && cargo fuzz build -s none). See docs/08-fuzzing.md.
 set -eu
 cd "$(dirname "$0")"
 target=$1

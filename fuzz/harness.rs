@@ -5,7 +5,7 @@
 //! (`assert!`s that two ways of computing one thing agree).
 //!
 //! Inputs that take a format start with one selector byte (its value modulo
-//! the number of formats); the rest is the document. See docs/fuzzing.md.
+//! the number of formats); the rest is the document. See docs/08-fuzzing.md.
 
 use ccis::canon::{self, Limits};
 use ccis::config::ServerConfig;
@@ -82,7 +82,7 @@ fn split_format<'a>(data: &'a [u8], formats: &[InputFormat]) -> Option<(InputFor
 }
 
 /// A feed page as a harvester reads it (src/harvest): parsed as
-/// `fetch_page` parses a body (base IRI = page URL), read with
+/// `Fetcher::fetch` parses a body (base IRI = page URL), read with
 /// `feed::read_page`, then each member through rule 1 (member IRI, subjects
 /// in the record, limits, proof, pinned key), and the members that pass
 /// through rule 3's SHACL run, one per page.

@@ -79,85 +79,100 @@ pub fn build_with_peers(
     std::fs::create_dir_all(&exports)?;
     let mut summaries = Vec::new();
     for (folder, id) in SAMPLE_NODES {
-        let peer = peers
-            .get(id)
-            .with_context(|| format!("peers.toml has no peer {id}"))?;
-        let key_file = examples.join("keys").join(format!("{id}.key"));
-        let key_text = std::fs::read_to_string(&key_file)
-            .with_context(|| format!("cannot read demo key {}", key_file.display()))?;
-        let key_line = key_text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#'))
-            .unwrap_or_default();
-        let key = keys::parse_secret_multikey(key_line)?;
-        let public = keys::public_multikey(&key.verifying_key());
-        if !peer.keys.iter().any(|k| k.public_key == public) {
-            bail!(
-                "demo key {} is not pinned for {id} in peers.toml",
-                key_file.display()
-            );
-        }
-        let node = Node::init(
-            &root.join(id),
-            InitOptions {
-                id: (*id).to_owned(),
-                country: peer.country.clone(),
-                base_url: peer.base_url.clone(),
-                name: peer.name.clone(),
-                key: Some(key),
-            },
-        )?;
+        let node = create_node(root, &examples, &peers, id)?;
         std::fs::write(root.join(id).join("peers.toml"), peers_toml)?;
-        let mut files: Vec<PathBuf> = std::fs::read_dir(examples.join("records").join(folder))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| InputFormat::from_path(p).is_some())
-            .collect();
-        files.sort();
-        let records = node.read_records(&files, None)?;
-        let published = node.publish(records)?;
-        for (_, slug) in SAMPLE_WITHDRAWALS.iter().filter(|(n, _)| n == id) {
-            node.withdraw(&node.config.record_iri(slug))?;
-        }
-        let signed = node.export(&[])?;
-        let mut verified = [0usize; 2];
-        for (i, format) in [ExportFormat::Trig, ExportFormat::Jsonld]
-            .into_iter()
-            .enumerate()
-        {
-            let (ext, input) = match format {
-                ExportFormat::Jsonld => ("jsonld", InputFormat::JsonLd),
-                _ => ("trig", InputFormat::TriG),
-            };
-            let path = exports.join(format!("{id}.{ext}"));
-            std::fs::write(&path, serialize_records(&signed, format)?)?;
-            let bytes = rdf_input::read_file(&path, u64::MAX)?;
-            let quads = rdf_input::parse(
-                &bytes,
-                input,
-                None,
-                &path.display().to_string(),
-                &PinnedContexts::default(),
-            )?;
-            for found in signed::records_in(&quads) {
-                let verdict = verify::verify_record(&found, &Trust::Peers(&peers));
-                match verdict.result {
-                    Ok(_) => verified[i] += 1,
-                    Err(_) => bail!("demo: {verdict}"),
-                }
-            }
-        }
-        let by_class = node.store.counts()?.by_class;
+        let published = publish_samples(&node, &examples.join("records").join(folder), id)?;
+        let verified = export_and_verify(&node, &exports, &peers, id)?;
         summaries.push(NodeSummary {
             id: (*id).to_owned(),
-            records: published.len(),
-            by_class,
+            records: published,
+            by_class: node.store.counts()?.by_class,
             verified_trig: verified[0],
             verified_jsonld: verified[1],
             api_token: node.new_api_token.clone(),
         });
     }
     Ok(summaries)
+}
+
+/// Creates node `id` under `root` with its demo key, which must be pinned in `peers`.
+fn create_node(root: &Path, examples: &Path, peers: &Peers, id: &str) -> anyhow::Result<Node> {
+    let peer = peers
+        .get(id)
+        .with_context(|| format!("peers.toml has no peer {id}"))?;
+    let key_file = examples.join("keys").join(format!("{id}.key"));
+    let key_text = std::fs::read_to_string(&key_file)
+        .with_context(|| format!("cannot read demo key {}", key_file.display()))?;
+    let key_line = key_text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or_default();
+    let key = keys::parse_secret_multikey(key_line)?;
+    let public = keys::public_multikey(&key.verifying_key());
+    if !peer.keys.iter().any(|k| k.public_key == public) {
+        bail!(
+            "demo key {} is not pinned for {id} in peers.toml",
+            key_file.display()
+        );
+    }
+    Node::init(
+        &root.join(id),
+        InitOptions {
+            id: id.to_owned(),
+            country: peer.country.clone(),
+            base_url: peer.base_url.clone(),
+            name: peer.name.clone(),
+            key: Some(key),
+        },
+    )
+}
+
+/// Publishes the sample records in `folder` and the node's sample
+/// withdrawals; returns how many records were published.
+fn publish_samples(node: &Node, folder: &Path, id: &str) -> anyhow::Result<usize> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| InputFormat::from_path(p).is_some())
+        .collect();
+    files.sort();
+    let records = node.read_records(&files, None)?;
+    let published = node.publish(records)?;
+    for (_, slug) in SAMPLE_WITHDRAWALS.iter().filter(|(n, _)| *n == id) {
+        node.withdraw(&node.config.record_iri(slug))?;
+    }
+    Ok(published.len())
+}
+
+/// Exports the node's records as TriG and JSON-LD into `exports` and verifies
+/// every record read back from each against `peers`; returns the counts.
+fn export_and_verify(
+    node: &Node,
+    exports: &Path,
+    peers: &Peers,
+    id: &str,
+) -> anyhow::Result<[usize; 2]> {
+    let signed = node.export(&[])?;
+    let mut verified = [0usize; 2];
+    let formats = [
+        (ExportFormat::Trig, "trig", InputFormat::TriG),
+        (ExportFormat::Jsonld, "jsonld", InputFormat::JsonLd),
+    ];
+    for (i, (format, ext, input)) in formats.into_iter().enumerate() {
+        let path = exports.join(format!("{id}.{ext}"));
+        std::fs::write(&path, serialize_records(&signed, format)?)?;
+        let bytes = rdf_input::read_file(&path, u64::MAX)?;
+        let name = path.display().to_string();
+        let quads = rdf_input::parse(&bytes, input, None, &name, &PinnedContexts::default())?;
+        for found in signed::records_in(&quads) {
+            let verdict = verify::verify_record(&found, &Trust::Peers(peers));
+            match verdict.result {
+                Ok(_) => verified[i] += 1,
+                Err(_) => bail!("demo: {verdict}"),
+            }
+        }
+    }
+    Ok(verified)
 }
 
 /// Options of `ccis demo`.
@@ -262,6 +277,12 @@ async fn bind_nodes(
     Ok((text, listeners))
 }
 
+/// A demo node being served: its id, harvester and store.
+type Served = (String, ccis_harvest::Harvester, ccis_store::NodeStore);
+
+/// A demo node's server task.
+type Serving = tokio::task::JoinHandle<anyhow::Result<()>>;
+
 async fn federation(
     root: &Path,
     repo: &Path,
@@ -275,20 +296,49 @@ async fn federation(
     };
     print_publishing(&summaries, out)?;
     let peers = Peers::parse(&peers_toml)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (nodes, servers) = serve_nodes(root, &peers, listeners, &stop_rx)?;
+    writeln!(out, "\nServing the five nodes; harvesting…")?;
+    let refused = first_rounds(&nodes, out).await?;
+    print_holdings(&nodes, &peers, &refused, out)?;
+    print_urls(&peers, &summaries, root, out)?;
+    if !exit {
+        writeln!(
+            out,
+            "\nServing until Ctrl-C; every node harvests its peers every {} s.",
+            DEMO_INTERVAL.as_secs()
+        )?;
+        out.flush()?;
+        ccis_server::shutdown_signal().await;
+    }
+    let _ = stop_tx.send(true);
+    for s in servers {
+        s.await??;
+    }
+    Ok(())
+}
+
+/// Serves every demo node through the same [`ccis_server::NodeServer`] as
+/// `ccis serve`, until `stop` turns true.
+fn serve_nodes(
+    root: &Path,
+    peers: &Peers,
+    listeners: Vec<(String, tokio::net::TcpListener)>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<(Vec<Served>, Vec<Serving>)> {
     let mut nodes = Vec::new();
     let mut servers = Vec::new();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     for (id, listener) in listeners {
         let node = Node::open_for(&root.join(&id), "`ccis demo`")?;
         let store = node.store.clone();
         let options = ccis_server::ServerOptions::from_config(&node.config);
-        let server = ccis_server::NodeServer::new(node, &peers, listener, options)?
+        let server = ccis_server::NodeServer::new(node, peers, listener, options)?
             .harvest_every(DEMO_INTERVAL);
         let harvester = server
             .harvester()
             .cloned()
             .with_context(|| format!("demo node {id} has no peers to harvest"))?;
-        let mut stop = stop_rx.clone();
+        let mut stop = stop.clone();
         let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
@@ -296,13 +346,20 @@ async fn federation(
         servers.push(tokio::spawn(server.run(stopped, DEMO_INTERVAL)));
         nodes.push((id, harvester, store));
     }
-    writeln!(out, "\nServing the five nodes; harvesting…")?;
-    // Two rounds: the nationals read each other and the European node, which
-    // reads them all; the second round brings what the relay gathered.
+    Ok((nodes, servers))
+}
+
+/// Two rounds: the nationals read each other and the European node, which
+/// reads them all; the second round brings what the relay gathered. Returns
+/// the records each node refused.
+async fn first_rounds(
+    nodes: &[Served],
+    out: &mut impl Write,
+) -> anyhow::Result<HashMap<String, u64>> {
     let mut refused = HashMap::new();
     for _ in 0..2 {
         let mut rounds = tokio::task::JoinSet::new();
-        for (id, harvester, _) in &nodes {
+        for (id, harvester, _) in nodes {
             let (id, harvester) = (id.clone(), harvester.clone());
             rounds.spawn(async move {
                 let reports = harvester
@@ -321,12 +378,22 @@ async fn federation(
             }
         }
     }
+    Ok(refused)
+}
+
+/// The table of what each node holds, by origin.
+fn print_holdings(
+    nodes: &[Served],
+    peers: &Peers,
+    refused: &HashMap<String, u64>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     writeln!(
         out,
         "\n{:<10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>8}  URL",
         "node", "fr", "es", "se", "lv", "eu", "total", "refused"
     )?;
-    for (id, _, store) in &nodes {
+    for (id, _, store) in nodes {
         let entries = store.entries()?;
         let mut by_origin: HashMap<String, usize> = HashMap::new();
         for e in &entries {
@@ -347,6 +414,16 @@ async fn federation(
             refused.get(id).copied().unwrap_or(0)
         )?;
     }
+    Ok(())
+}
+
+/// Where to look next: the catalogue, the feed, a record, SPARQL, the API.
+fn print_urls(
+    peers: &Peers,
+    summaries: &[NodeSummary],
+    root: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let fr = peers
         .get("fr-avise")
         .map(|p| p.base_url.clone())
@@ -389,19 +466,6 @@ async fn federation(
     }
     writeln!(out, "Node directories: {}/<node id>", root.display())?;
     out.flush()?;
-    if !exit {
-        writeln!(
-            out,
-            "\nServing until Ctrl-C; every node harvests its peers every {} s.",
-            DEMO_INTERVAL.as_secs()
-        )?;
-        out.flush()?;
-        ccis_server::shutdown_signal().await;
-    }
-    let _ = stop_tx.send(true);
-    for s in servers {
-        s.await??;
-    }
     Ok(())
 }
 

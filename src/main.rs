@@ -10,15 +10,20 @@ fn main() -> std::process::ExitCode {
         let dir = std::path::PathBuf::from(args.next().unwrap_or_default());
         return ccis::server::worker_main(&dir);
     }
+    let cli = ccis::cli::Cli::parse();
+    // The demo prints its own tables; request and round logs only with RUST_LOG.
+    let default_filter = match cli.command {
+        ccis::cli::Command::Demo { .. } => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = ccis::cli::Cli::parse();
     match ccis::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -118,6 +118,14 @@ fn publish_version_withdraw_export_verify() {
     );
     let (ok, out, err) = node.run(&["publish", s(&json)]);
     assert!(ok && out.contains("created"), "{out}{err}");
+    // A record never has to be translated: a French-only title is published,
+    // and the operator is told what having no English title means.
+    assert!(
+        out.contains(&format!(
+            "note: <{BASE}/records/howto> has no English (@en) title"
+        )) && out.contains("titles in fr"),
+        "{out}"
+    );
 
     let (ok, out, err) = node.run(&["withdraw", &format!("{BASE}/records/howto")]);
     assert!(ok && out.contains("v2"), "{out}{err}");
@@ -210,12 +218,12 @@ fn bad_input_is_refused_with_its_location_and_stores_nothing() {
         (
             "two-titles.ttl",
             GUIDE.replace("\"Guide\"@en", "\"Guide\"@en , \"Handbook\"@en"),
-            "lang en",
+            "two or more values are tagged @en",
         ),
         (
             "bad-country.ttl",
             GUIDE.replace("country:FRA", "country:USA"),
-            "EuCountryShape",
+            "the 27 allowed values are the concepts of the scheme <http://publications.europa.eu/resource/authority/country>",
         ),
         (
             "untagged.ttl",
@@ -225,7 +233,7 @@ fn bad_input_is_refused_with_its_location_and_stores_nothing() {
         (
             "bad-type.ttl",
             GUIDE.replace("ccis:tool-type-guide", "ccis:theme-housing"),
-            "ToolTypeShape",
+            "ccis:toolType = ccis:theme-housing: a tool needs a ccis:toolType from ccis:ToolTypes; allowed values: ccis:tool-type-case-study",
         ),
         (
             "foreign.ttl",
@@ -412,6 +420,11 @@ fn demo_runs_the_five_node_federation_to_convergence() {
     let fed = tmp.path().join("fed");
     let (ok, out, err) = ccis(&["demo", "--exit", "--dir", s(&fed), "--repo", s(&repo())]);
     assert!(ok, "{out}{err}");
+    // The demo prints tables and URLs; request and round logs need RUST_LOG.
+    assert!(
+        !err.contains("INFO") && !out.contains("INFO"),
+        "no log stream without RUST_LOG:\n{err}"
+    );
     let rows: Vec<&str> = out
         .lines()
         .filter(|l| {
@@ -434,4 +447,23 @@ fn demo_runs_the_five_node_federation_to_convergence() {
         assert!(ok, "{err}");
         assert!(out.contains("records   43"), "{out}");
     }
+}
+
+#[test]
+fn shape_violations_are_worded_in_the_operators_language() {
+    let node = TestNode::new();
+    let config = node.dir.join("ccis.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replacen("\nbase_url", "\nlanguage = \"fr\"\nbase_url", 1);
+    std::fs::write(&config, text).unwrap();
+    let bad = node.write("bad.ttl", &GUIDE.replace("country:FRA", "country:USA"));
+    let (ok, out, err) = node.run(&["publish", s(&bad)]);
+    assert!(!ok, "{out}{err}");
+    // French message of the shape, with where the allowed values are listed.
+    assert!(err.contains("doit nommer au moins un État membre"), "{err}");
+    assert!(
+        err.contains("<http://publications.europa.eu/resource/authority/country>"),
+        "{err}"
+    );
+    assert_eq!(node.record_count(), 0);
 }

@@ -2,7 +2,7 @@
 //! toolchain and without building `fuzz/`: every file under
 //! `fuzz/regressions/<target>/` and `fuzz/corpus/<target>/` goes through the
 //! same harness function as the fuzz target (`fuzz/harness.rs`), and the
-//! test fails if any panics. See docs/fuzzing.md.
+//! test fails if any panics. See docs/08-fuzzing.md.
 
 #[path = "../fuzz/harness.rs"]
 mod harness;

@@ -491,7 +491,7 @@ async fn hostile_and_broken_peers_are_refused_by_rule_and_stop_nobody() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_peer_that_rebuilt_its_feed_is_read_again_from_its_view() {
+async fn a_peer_that_rebuilt_its_feed_is_reported_and_read_again_from_its_view_once_reset() {
     let key = SigningKey::from_bytes(&[11u8; 32]);
     let rebuilt = Arc::new(std::sync::atomic::AtomicBool::new(false));
     type Docs = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
@@ -562,9 +562,27 @@ async fn a_peer_that_rebuilt_its_feed_is_read_again_from_its_view() {
         "{first:?}"
     );
     rebuilt.store(true, Ordering::SeqCst);
+    // The stored position is gone: the round says so, with the command that
+    // resets it, and reads nothing.
     let second = harvester.round(None, Arc::new(Quiet)).await;
-    assert_eq!(second[0].error, None, "{second:?}");
-    assert_eq!((second[0].accepted, second[0].known), (1, 1), "{second:?}");
+    let error = second[0].error.clone().unwrap_or_default();
+    assert!(
+        error.contains("/feed/0") && error.contains("HTTP 404"),
+        "{second:?}"
+    );
+    assert!(error.contains("ccis harvest --reset peer"), "{error}");
+    assert_eq!(
+        second[0].reset_command.as_deref(),
+        Some("ccis harvest --reset peer")
+    );
+    assert_eq!(common::holdings(&node.store).len(), 1);
+    let status = node.store.peer_state("peer").unwrap();
+    assert_eq!(status.last_error.as_deref(), Some(error.as_str()));
+    // Once reset, the feed is read again from its view.
+    ccis::harvest::reset_position(&node.store, "peer").unwrap();
+    let third = harvester.round(None, Arc::new(Quiet)).await;
+    assert_eq!(third[0].error, None, "{third:?}");
+    assert_eq!((third[0].accepted, third[0].known), (1, 1), "{third:?}");
     assert_eq!(common::holdings(&node.store).len(), 2);
 }
 

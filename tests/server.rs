@@ -429,3 +429,57 @@ async fn web_catalogue_speaks_the_visitors_language() {
         .unwrap();
     assert!(lv.contains("Eiropas sociālo inovāciju katalogs"), "{lv}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_http_error_is_an_rfc_9457_problem() {
+    let n = start(ServerOptions::default()).await;
+    let cases = [
+        (reqwest::Method::GET, "/no/such/path", "", 404, "not-found"),
+        (
+            reqwest::Method::DELETE,
+            "/feed",
+            "",
+            405,
+            "method-not-allowed",
+        ),
+        (reqwest::Method::GET, "/records/nope", "", 404, "not-found"),
+        (
+            reqwest::Method::GET,
+            "/feed",
+            "image/png",
+            406,
+            "not-acceptable",
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/records",
+            "",
+            401,
+            "unauthorized",
+        ),
+    ];
+    for (method, path, accept, status, kind) in cases {
+        let mut request = n.client.request(method.clone(), format!("{}{path}", n.url));
+        if !accept.is_empty() {
+            request = request.header("accept", accept);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), status, "{method} {path}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{method} {path}"
+        );
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            body["type"],
+            format!("https://w3id.org/ccis/problems#{kind}"),
+            "{method} {path}: {body}"
+        );
+        assert_eq!(body["status"], status, "{body}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! Fuzz target `feed_page`: the body is `harness::feed_page` (docs/fuzzing.md).
+//! Fuzz target `feed_page`: the body is `harness::feed_page` (docs/08-fuzzing.md).
 #![no_main]
 
 // Each target uses one of the harness's functions.

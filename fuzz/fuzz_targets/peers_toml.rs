@@ -1,4 +1,4 @@
-//! Fuzz target `peers_toml`: the body is `harness::peers_toml` (docs/fuzzing.md).
+//! Fuzz target `peers_toml`: the body is `harness::peers_toml` (docs/08-fuzzing.md).
 #![no_main]
 
 // Each target uses one of the harness's functions.

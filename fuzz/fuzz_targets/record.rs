@@ -1,4 +1,4 @@
-//! Fuzz target `record`: the body is `harness::record` (docs/fuzzing.md).
+//! Fuzz target `record`: the body is `harness::record` (docs/08-fuzzing.md).
 #![no_main]
 
 // Each target uses one of the harness's functions.

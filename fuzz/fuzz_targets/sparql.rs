@@ -1,4 +1,4 @@
-//! Fuzz target `sparql`: the body is `harness::sparql` (docs/fuzzing.md).
+//! Fuzz target `sparql`: the body is `harness::sparql` (docs/08-fuzzing.md).
 #![no_main]
 
 // Each target uses one of the harness's functions.

@@ -68,6 +68,7 @@ pub fn init_node(dir: &Path, id: &str, country: &str, base_url: &str, extra: &[&
 pub fn ccis_in(cwd: &Path, args: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(ccis_bin())
         .args(args)
+        .env_remove("RUST_LOG")
         .current_dir(cwd)
         .output()
         .expect("run ccis");

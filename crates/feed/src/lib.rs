@@ -17,7 +17,9 @@
 //! by bytes too (the store decides the cuts as members are appended). A
 //! full page links to the next one and never changes; the last page grows
 //! until full.
-
+//!
+//! The chapter of the documentation on this layer follows.
+#![doc = include_str!("../../../docs/07-federation.md")]
 #![deny(missing_docs)]
 
 use ccis_integrity::signed::{self, FoundRecord};
@@ -33,7 +35,9 @@ use std::collections::{HashMap, HashSet};
 #[non_exhaustive]
 pub enum FeedError {
     /// A version in the store's feed log does not parse as N-Quads.
-    #[error("feed page <{page}>: stored version <{member}> at position {position} is not valid N-Quads: {cause}")]
+    #[error(
+        "feed page <{page}>: stored version <{member}> at position {position} is not valid N-Quads: {cause}"
+    )]
     StoredVersion {
         /// The page being written.
         page: String,

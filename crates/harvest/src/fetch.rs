@@ -1,12 +1,13 @@
-//! Fetching feed pages from a peer, trusting nothing: timeouts on connecting
-//! and on each response, a size limit read as the bytes arrive, retries with
-//! capped exponential back-off on 5xx and 429 (honouring `Retry-After`), and
-//! refusal of anything that is not TriG, N-Quads or JSON-LD.
+//! Fetching feed pages from a peer, trusting nothing, whatever the
+//! [`FeedSource`]: a time limit on each answer, a size limit on each page,
+//! retries with capped exponential back-off on 5xx and 429 (honouring
+//! `Retry-After`), and pages parsed as TriG, N-Quads or JSON-LD only.
 
-use ccis_model::rdf_input::{self, InputFormat, PinnedContexts};
+use crate::source::{FeedSource, FetchedPage, PageRequest, RetryAfter};
+use ccis_model::clock::Clock;
+use ccis_model::rdf_input::{self, InputError, InputFormat, PinnedContexts};
 use oxrdf::Quad;
-use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH, RETRY_AFTER};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Limits on talking to a peer.
@@ -64,7 +65,16 @@ pub enum FetchError {
         /// What happened.
         message: String,
     },
-    /// An HTTP status other than 200 and 304 (after retries).
+    /// No complete answer within the time limit.
+    #[error("{url}: no complete answer within {} s", limit.as_secs_f32())]
+    TimedOut {
+        /// The page.
+        url: String,
+        /// The limit.
+        limit: Duration,
+    },
+    /// An HTTP status other than 200 and 304 (after retries), or a 304
+    /// that was not asked for.
     #[error("{url}: HTTP {status}")]
     Status {
         /// The page.
@@ -88,154 +98,158 @@ pub enum FetchError {
         /// What it said.
         content_type: String,
     },
-    /// Not parseable.
-    #[error("{0}")]
-    Invalid(String),
+    /// Not parseable (the parser's error names the page, line and column).
+    #[error("{source}")]
+    Invalid {
+        /// The page.
+        url: String,
+        /// What the parser said.
+        source: InputError,
+    },
 }
 
-/// An HTTP client for harvesting.
-pub fn client(limits: &FetchLimits) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(limits.connect_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("ccis/", env!("CARGO_PKG_VERSION")))
-        .build()
-}
-
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
-    if let Ok(secs) = value.trim().parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value.trim()).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
-/// Fetches one page (with `If-None-Match` when an ETag is given) and parses it.
-pub async fn fetch_page(
-    client: &reqwest::Client,
-    url: &str,
-    etag: Option<&str>,
-    limits: &FetchLimits,
-) -> Result<Fetched, FetchError> {
-    let transport = |e: &dyn std::fmt::Display| FetchError::Transport {
-        url: url.to_owned(),
-        message: e.to_string(),
-    };
-    let mut attempt = 0u32;
-    loop {
-        let mut request = client
-            .get(url)
-            .header(
-                "accept",
-                "application/trig, application/n-quads;q=0.9, application/ld+json;q=0.8",
-            )
-            .timeout(limits.response_timeout + Duration::from_secs(1));
-        if let Some(e) = etag {
-            request = request.header(IF_NONE_MATCH, e);
+impl FetchError {
+    /// The page this error is about.
+    pub fn url(&self) -> &str {
+        match self {
+            Self::Transport { url, .. }
+            | Self::TimedOut { url, .. }
+            | Self::Status { url, .. }
+            | Self::TooLarge { url, .. }
+            | Self::ContentType { url, .. }
+            | Self::Invalid { url, .. } => url,
         }
-        let exchange = async {
-            let mut response = request.send().await.map_err(|e| transport(&e))?;
-            let status = response.status();
-            if status == StatusCode::NOT_MODIFIED {
-                return Ok(Err(None));
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                return Ok(Err(Some((status.as_u16(), retry_after(&response)))));
-            }
-            if status != StatusCode::OK {
-                return Err(FetchError::Status {
-                    url: url.to_owned(),
-                    status: status.as_u16(),
-                });
-            }
-            let content_type = rdf_input::media_type_of(
-                response
-                    .headers()
-                    .get(CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok()),
-            );
-            let format = match InputFormat::from_media_type(&content_type) {
-                Some(f @ (InputFormat::TriG | InputFormat::NQuads | InputFormat::JsonLd)) => f,
-                _ => {
-                    return Err(FetchError::ContentType {
-                        url: url.to_owned(),
-                        content_type,
-                    });
-                }
-            };
-            let tag = response
-                .headers()
-                .get(ETAG)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            if response
-                .content_length()
-                .is_some_and(|n| n > limits.max_page_bytes as u64)
-            {
-                return Err(FetchError::TooLarge {
-                    url: url.to_owned(),
-                    limit: limits.max_page_bytes,
-                });
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
-                if body.len() + chunk.len() > limits.max_page_bytes {
-                    return Err(FetchError::TooLarge {
-                        url: url.to_owned(),
-                        limit: limits.max_page_bytes,
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(Ok((format, body, tag)))
-        };
-        let outcome = tokio::time::timeout(limits.response_timeout, exchange)
-            .await
-            .map_err(|_| FetchError::Transport {
-                url: url.to_owned(),
-                message: format!(
-                    "no complete answer within {} s",
-                    limits.response_timeout.as_secs_f32()
-                ),
-            })??;
-        match outcome {
-            Ok((format, body, tag)) => {
-                let name = url.to_owned();
-                let quads = tokio::task::spawn_blocking(move || {
-                    rdf_input::parse(
-                        &body,
-                        format,
-                        Some(&name),
-                        &name,
-                        &PinnedContexts::default(),
-                    )
-                })
-                .await
-                .map_err(|e| FetchError::Invalid(format!("{url}: {e}")))?
-                .map_err(|e| FetchError::Invalid(e.to_string()))?;
-                return Ok(Fetched::Page { quads, etag: tag });
-            }
-            Err(None) => return Ok(Fetched::NotModified),
-            Err(Some((status, wait))) => {
-                if attempt >= limits.retries {
+    }
+}
+
+/// Fetches pages from a source within limits, with time read from a clock.
+#[derive(Clone)]
+pub struct Fetcher {
+    /// Where pages come from.
+    pub source: Arc<dyn FeedSource>,
+    /// The limits every answer is held to.
+    pub limits: FetchLimits,
+    /// The time, to read `Retry-After` dates against.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetcher")
+            .field("limits", &self.limits)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fetcher {
+    /// Fetches one page (conditionally, when `etag` is given: a 304 is
+    /// [`Fetched::NotModified`]; without it a 304 is an error) and parses it;
+    /// retries a busy peer within `limits.retries`.
+    pub async fn fetch(&self, url: &str, etag: Option<&str>) -> Result<Fetched, FetchError> {
+        let mut attempt = 0u32;
+        loop {
+            match self.attempt(url, etag).await? {
+                FetchedPage::NotModified if etag.is_some() => return Ok(Fetched::NotModified),
+                FetchedPage::NotModified => {
                     return Err(FetchError::Status {
                         url: url.to_owned(),
-                        status,
+                        status: 304,
                     });
                 }
-                let backoff = limits
-                    .backoff
-                    .saturating_mul(2u32.saturating_pow(attempt))
-                    .min(limits.max_backoff);
-                let wait = wait.map_or(backoff, |w| w.min(limits.max_backoff));
-                tracing::info!(%url, status, wait_ms = wait.as_millis() as u64, "retrying");
-                tokio::time::sleep(wait).await;
-                attempt += 1;
+                FetchedPage::Page { body, format, etag } => {
+                    let quads = self.parse(url, body, format).await?;
+                    return Ok(Fetched::Page { quads, etag });
+                }
+                FetchedPage::Busy {
+                    status,
+                    retry_after,
+                } => {
+                    if attempt >= self.limits.retries {
+                        return Err(FetchError::Status {
+                            url: url.to_owned(),
+                            status,
+                        });
+                    }
+                    let wait = self.backoff(attempt, retry_after);
+                    tracing::info!(%url, status, wait_ms = wait.as_millis() as u64, "retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
             }
         }
+    }
+
+    /// One request, within the time limit of an answer.
+    async fn attempt(&self, url: &str, etag: Option<&str>) -> Result<FetchedPage, FetchError> {
+        let request = PageRequest {
+            url,
+            etag,
+            limits: &self.limits,
+        };
+        let limit = self.limits.response_timeout;
+        tokio::time::timeout(limit, self.source.fetch(request))
+            .await
+            .map_err(|_| FetchError::TimedOut {
+                url: url.to_owned(),
+                limit,
+            })?
+    }
+
+    /// How long to wait before retry `attempt + 1`: doubling from
+    /// `backoff`, or what the peer asked, never more than `max_backoff`.
+    fn backoff(&self, attempt: u32, asked: Option<RetryAfter>) -> Duration {
+        let limits = &self.limits;
+        let doubled = limits
+            .backoff
+            .saturating_mul(2u32.saturating_pow(attempt))
+            .min(limits.max_backoff);
+        let asked = asked.map(|a| match a {
+            RetryAfter::Delay(d) => d,
+            RetryAfter::At(when) => {
+                let now: std::time::SystemTime = self.clock.now().into();
+                when.duration_since(now).unwrap_or(Duration::ZERO)
+            }
+        });
+        asked.map_or(doubled, |w| w.min(limits.max_backoff))
+    }
+
+    /// Parses a page's body (base IRI: its URL), after checking its size
+    /// whatever the source did.
+    async fn parse(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        format: InputFormat,
+    ) -> Result<Vec<Quad>, FetchError> {
+        if body.len() > self.limits.max_page_bytes {
+            return Err(FetchError::TooLarge {
+                url: url.to_owned(),
+                limit: self.limits.max_page_bytes,
+            });
+        }
+        let name = url.to_owned();
+        let invalid = |source: InputError| FetchError::Invalid {
+            url: url.to_owned(),
+            source,
+        };
+        tokio::task::spawn_blocking(move || {
+            rdf_input::parse(
+                &body,
+                format,
+                Some(&name),
+                &name,
+                &PinnedContexts::default(),
+            )
+        })
+        .await
+        .map_err(|e| {
+            invalid(InputError {
+                source_name: url.to_owned(),
+                location: None,
+                message: e.to_string(),
+            })
+        })?
+        .map_err(invalid)
     }
 }

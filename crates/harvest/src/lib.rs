@@ -7,29 +7,52 @@
 //! limits, so a peer that is down, slow or hostile never holds up the others.
 //! Nothing is ever removed because it is missing from a feed: only a verified
 //! tombstone (a newer version of type `ccis:Withdrawn`) replaces a record.
+//!
+//! Pages come through a [`FeedSource`] ([`HttpSource`] in production,
+//! [`MemoryFeed`] in tests), held to the same limits by a [`Fetcher`]; the
+//! time comes from the [`Clock`] the [`Harvester`] holds. A stored position
+//! that no longer matches its peer (moved, or its feed reset) stops that
+//! peer's harvest with a [`Mismatch`], naming the command that resets it
+//! ([`reset_command`], [`reset_position`]).
+//!
+//! The chapters of the documentation on this layer follow.
+#![doc = include_str!("../../../docs/04-harvesting.md")]
+#![doc = include_str!("../../../docs/05-limits.md")]
+#![deny(missing_docs)]
 
+mod error;
 mod fetch;
+mod memory;
+mod position;
 mod progress;
 mod rules;
+mod source;
+#[cfg(test)]
+mod testing;
+mod walk;
 
-pub use fetch::{FetchError, FetchLimits, Fetched, fetch_page};
+pub use error::{BoxError, HarvestError, Mismatch, reset_command};
+pub use fetch::{FetchError, FetchLimits, Fetched, Fetcher};
+pub use memory::{MemoryFeed, MemoryPage, MemoryRequest};
+pub use position::reset_position;
 pub use progress::{Progress, Quiet, progress_for_terminal};
 pub use rules::{Decision, Judge, Rule};
+pub use source::{FeedSource, FetchFuture, FetchedPage, HttpSource, PageRequest, RetryAfter};
 
-use anyhow::Context;
 use ccis_feed as feed;
 use ccis_integrity::peers::{Peer, Peers};
 use ccis_integrity::shapes::ShapeValidator;
 use ccis_integrity::signed::SignedRecord;
-use ccis_model::clock::now;
+use ccis_model::clock::{self, Clock};
 use ccis_model::record::RecordLimits;
-use ccis_store::{NodeStore, PeerState, StoreMeta, Written};
+use ccis_store::{NodeStore, StoreMeta};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use walk::{Seen, Walk};
 
 /// Harvest settings (`[harvest]` in `ccis.toml`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +181,10 @@ pub struct PeerReport {
     pub pages: u64,
     /// Why the round stopped early, if it did.
     pub error: Option<String>,
+    /// When the stored position no longer matches the peer (its base URL
+    /// changed, or its feed was reset): the command that resets it
+    /// ([`reset_command`]); `error` says how it no longer matches.
+    pub reset_command: Option<String>,
 }
 
 impl PeerReport {
@@ -203,43 +230,6 @@ fn parse_member_iri(member: &str) -> (Option<String>, Option<u64>) {
     match member.rsplit_once("/versions/") {
         Some((record, n)) => (Some(record.to_owned()), n.parse().ok()),
         None => (None, None),
-    }
-}
-
-/// A page being fetched ahead of its turn; stopped if dropped unused.
-struct Prefetch {
-    url: String,
-    handle: Option<tokio::task::JoinHandle<Result<Fetched, FetchError>>>,
-}
-
-impl Prefetch {
-    fn start(client: reqwest::Client, url: String, limits: FetchLimits) -> Self {
-        let target = url.clone();
-        let handle = tokio::spawn(async move { fetch_page(&client, &target, None, &limits).await });
-        Self {
-            url,
-            handle: Some(handle),
-        }
-    }
-
-    async fn result(mut self) -> Result<Fetched, FetchError> {
-        let Some(handle) = self.handle.take() else {
-            return Err(FetchError::Invalid(format!("{}: fetched twice", self.url)));
-        };
-        handle.await.unwrap_or_else(|e| {
-            Err(FetchError::Transport {
-                url: self.url.clone(),
-                message: e.to_string(),
-            })
-        })
-    }
-}
-
-impl Drop for Prefetch {
-    fn drop(&mut self) {
-        if let Some(handle) = &self.handle {
-            handle.abort();
-        }
     }
 }
 
@@ -318,14 +308,7 @@ impl Found<'_> {
         rule: Rule,
         reason: &str,
     ) {
-        let identity = match m.found.proofs.as_slice() {
-            [one] => one.proof_value().ok().map(str::to_owned),
-            _ => None,
-        }
-        .unwrap_or_else(|| {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(m.signed_nquads.as_bytes()))
-        });
+        let identity = member_identity(m);
         let record = m.record.as_str();
         self.refuse(
             m.member.as_str(),
@@ -338,9 +321,6 @@ impl Found<'_> {
     }
 }
 
-/// Record → (version, proofValue) of the versions accepted so far in a walk.
-type Seen = HashMap<oxrdf::NamedNode, (u64, Option<String>)>;
-
 /// What judging a page needs to know of the pages judged before it.
 struct WalkMemory {
     /// Versions accepted in the walk.
@@ -351,77 +331,17 @@ struct WalkMemory {
     refused: HashSet<String>,
 }
 
-/// Versions judged from a peer's pages and not yet stored, with the peer's
-/// state as it will be once they are: stored together, all or nothing.
-/// While a batch is written the next one is judged; writes keep their order.
-struct Batch {
-    items: Vec<(SignedRecord, StoreMeta)>,
-    /// Every version accepted in the walk, written or not.
-    seen: Seen,
-    /// Records whose versions accepted in the walk are all in `items`.
-    fresh: HashSet<oxrdf::NamedNode>,
-    /// Keys of the refusals of the walk, written or not.
-    refused_keys: HashSet<String>,
-    state: PeerState,
-    known: u64,
-    refusals: Vec<Refusal>,
-    replaces_stored: bool,
-    /// Whether a page was read since the last write started.
-    dirty: bool,
-    /// The write under way, if any.
-    writing: Option<Writing>,
-    /// A write failed: nothing after it may be written (the position would
-    /// run ahead of what is stored).
-    broken: bool,
-}
-
-/// A batch being written.
-struct Writing {
-    handle: tokio::task::JoinHandle<anyhow::Result<(Written, u64, PeerState)>>,
-    known: u64,
-    refusals: Vec<Refusal>,
-}
-
-impl Batch {
-    fn new(state: PeerState) -> Self {
-        Self {
-            items: Vec::new(),
-            seen: HashMap::new(),
-            fresh: HashSet::new(),
-            refused_keys: HashSet::new(),
-            state,
-            known: 0,
-            refusals: Vec::new(),
-            replaces_stored: false,
-            dirty: false,
-            writing: None,
-            broken: false,
-        }
+/// What a refused member is remembered by, beside its IRI: its proof
+/// value, else a hash of its content.
+fn member_identity(m: &feed::PageMember) -> String {
+    match m.found.proofs.as_slice() {
+        [one] => one.proof_value().ok().map(str::to_owned),
+        _ => None,
     }
-
-    /// Adds a judged page: its versions, and the position after it.
-    fn absorb(&mut self, url: &str, etag: Option<String>, next: Vec<String>, page: PageOutcome) {
-        let state = &mut self.state;
-        state.page = Some(url.to_owned());
-        state.etag = etag;
-        state.page_next = next;
-        state.pages += 1;
-        // Only refusals never seen before are here (judge_page drops the
-        // others): each is counted once, in the state written with the
-        // page's position, and remembered in the same write.
-        for r in &page.refusals {
-            if r.information {
-                state.not_harvested_unknown_origin += 1;
-            } else {
-                *state.refused.entry(r.rule.to_owned()).or_default() += 1;
-            }
-        }
-        self.refusals.extend(page.refusals);
-        self.items.extend(page.items);
-        self.known += page.known;
-        self.replaces_stored |= page.replaces_stored;
-        self.dirty = true;
-    }
+    .unwrap_or_else(|| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(m.signed_nquads.as_bytes()))
+    })
 }
 
 /// Harvests a node's peers into its store.
@@ -434,12 +354,26 @@ pub struct Harvester {
     validator: Arc<ShapeValidator>,
     refusal_log: Option<PathBuf>,
     config: HarvestConfig,
-    client: reqwest::Client,
+    fetcher: Fetcher,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Harvester {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harvester")
+            .field("self_id", &self.self_id)
+            .field("self_base", &self.self_base)
+            .field("config", &self.config)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Harvester {
     /// A harvester for the node `self_id` at `self_base`, writing refusals to
-    /// `refusal_log` (a JSON line each) when given.
+    /// `refusal_log` (a JSON line each) when given; it reads peers over HTTP
+    /// ([`HttpSource`]) and the time from the system clock until told
+    /// otherwise ([`Self::with_source`], [`Self::with_clock`]).
     pub fn new(
         store: NodeStore,
         self_id: &str,
@@ -447,18 +381,40 @@ impl Harvester {
         peers: Peers,
         config: HarvestConfig,
         refusal_log: Option<PathBuf>,
-    ) -> anyhow::Result<Self> {
-        let client = fetch::client(&config.limits()).context("cannot build the HTTP client")?;
+    ) -> Result<Self, HarvestError> {
+        let limits = config.limits();
+        let source = HttpSource::new(&limits).map_err(HarvestError::Client)?;
+        let clock = clock::system();
         Ok(Self {
             store,
             self_id: self_id.to_owned(),
             self_base: self_base.to_owned(),
             peers: Arc::new(peers),
-            validator: Arc::new(ShapeValidator::new()?),
+            validator: Arc::new(ShapeValidator::new().map_err(HarvestError::Shapes)?),
             refusal_log,
             config,
-            client,
+            fetcher: Fetcher {
+                source: Arc::new(source),
+                limits,
+                clock: clock.clone(),
+            },
+            clock,
         })
+    }
+
+    /// The same harvester, reading peers' pages from `source`.
+    pub fn with_source(mut self, source: Arc<dyn FeedSource>) -> Self {
+        self.fetcher.source = source;
+        self
+    }
+
+    /// The same harvester, reading the time from `clock`: when versions are
+    /// stored, when a round succeeded or failed, and the time proofs are
+    /// verified at (a proof created later is refused).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.fetcher.clock = clock.clone();
+        self.clock = clock;
+        self
     }
 
     /// The peers this node harvests (every peer but itself).
@@ -470,6 +426,11 @@ impl Harvester {
             .filter(|p| only.is_none_or(|id| p.id == id))
             .cloned()
             .collect()
+    }
+
+    /// Resets the harvest position of `peer` (see [`reset_position`]).
+    pub fn reset_position(&self, peer: &str) -> Result<Option<String>, HarvestError> {
+        reset_position(&self.store, peer)
     }
 
     /// One round: every peer (or only `only`), at most `concurrency` at a time.
@@ -484,26 +445,7 @@ impl Harvester {
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 progress.start(&peer.id);
-                // The round's own limit stops it between pages and keeps what
-                // was judged; this one is the backstop for a write that hangs.
-                let limit = Duration::from_secs(this.config.round_timeout_secs.max(1))
-                    + Duration::from_secs(this.config.response_timeout_secs.max(1) + 60);
-                let report =
-                    match tokio::time::timeout(limit, this.harvest_peer(&peer, &*progress)).await {
-                        Ok(report) => report,
-                        Err(_) => {
-                            let mut report = PeerReport {
-                                peer: peer.id.clone(),
-                                ..Default::default()
-                            };
-                            report.error = Some(format!(
-                                "round stopped after the limit of {} s (what was stored is kept)",
-                                limit.as_secs()
-                            ));
-                            this.record_failure(&peer.id, report.error.as_deref().unwrap_or(""));
-                            report
-                        }
-                    };
+                let report = this.harvest_peer_within_limit(&peer, &*progress).await;
                 progress.finish(&report);
                 report
             });
@@ -518,362 +460,123 @@ impl Harvester {
         reports
     }
 
+    /// [`Self::harvest_peer`] with a backstop: the round's own limit stops
+    /// it between pages and keeps what was judged; this one is for a write
+    /// that hangs.
+    async fn harvest_peer_within_limit(&self, peer: &Peer, progress: &dyn Progress) -> PeerReport {
+        let limit = Duration::from_secs(self.config.round_timeout_secs.max(1))
+            + Duration::from_secs(self.config.response_timeout_secs.max(1) + 60);
+        match tokio::time::timeout(limit, self.harvest_peer(peer, progress)).await {
+            Ok(report) => report,
+            Err(_) => {
+                let error = format!(
+                    "round stopped after the limit of {} s (what was stored is kept)",
+                    limit.as_secs()
+                );
+                self.record_failure(&peer.id, &error);
+                PeerReport {
+                    peer: peer.id.clone(),
+                    error: Some(error),
+                    ..Default::default()
+                }
+            }
+        }
+    }
+
+    /// Notes a failed round in the peer's state (its position untouched).
     fn record_failure(&self, peer: &str, error: &str) {
-        let mut state = self.store.peer_state(peer).unwrap_or_default();
+        let mut state = match self.store.peer_state(peer) {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::warn!(peer, "cannot record the failure ({error}): {e:#}");
+                return;
+            }
+        };
         state.last_error = Some(error.to_owned());
-        state.last_error_at = Some(now());
+        state.last_error_at = Some(self.clock.now_string());
         state.consecutive_failures += 1;
         if let Err(e) = self.store.set_peer_state(peer, &state) {
             tracing::warn!(peer, "cannot record the failure: {e:#}");
         }
     }
 
-    /// Where a peer's feed starts: the `tree:view` of `{base}/feed`.
-    async fn view_of(&self, peer: &Peer) -> Result<String, String> {
-        let url = format!("{}/feed", peer.base_url);
-        match fetch_page(&self.client, &url, None, &self.config.limits()).await {
-            Ok(Fetched::Page { quads, .. }) => quads
-                .iter()
-                .find(|q| q.predicate.as_ref() == ccis_model::vocab::TREE_VIEW)
-                .and_then(|q| match &q.object {
-                    oxrdf::Term::NamedNode(n) => Some(n.as_str().to_owned()),
-                    _ => None,
-                })
-                .ok_or_else(|| format!("{url}: no tree:view")),
-            Ok(Fetched::NotModified) => Err(format!("{url}: unexpected 304")),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
-    fn within_peer(peer: &Peer, url: &str) -> bool {
-        url.starts_with(&format!("{}/", peer.base_url))
+    /// Notes a successful round in the peer's state.
+    fn record_success(&self, peer: &str) -> Result<(), HarvestError> {
+        let mut state = self
+            .store
+            .peer_state(peer)
+            .map_err(|e| HarvestError::store(peer, e))?;
+        state.last_success = Some(self.clock.now_string());
+        state.last_error = None;
+        state.consecutive_failures = 0;
+        self.store
+            .set_peer_state(peer, &state)
+            .map_err(|e| HarvestError::store(peer, e))
     }
 
     /// Harvests one peer from its stored position; never panics, never fails
-    /// the round of the others: errors end up in the report and the peer's state.
+    /// the round of the others: errors end up in the report and the peer's
+    /// state (a position that no longer matches the peer, with the command
+    /// that resets it).
     pub async fn harvest_peer(&self, peer: &Peer, progress: &dyn Progress) -> PeerReport {
         let mut report = PeerReport {
             peer: peer.id.clone(),
             ..Default::default()
         };
-        match self.walk(peer, progress, &mut report).await {
-            Ok(()) => {
-                let mut state = self.store.peer_state(&peer.id).unwrap_or_default();
-                state.last_success = Some(now());
-                state.last_error = None;
-                state.consecutive_failures = 0;
-                if let Err(e) = self.store.set_peer_state(&peer.id, &state) {
-                    report.error = Some(format!("{e:#}"));
-                }
+        let outcome = match self.walk(peer, progress, &mut report).await {
+            Ok(()) => self.record_success(&peer.id),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            let message = e.to_string();
+            tracing::warn!(peer = %peer.id, "harvest stopped: {message}");
+            self.record_failure(&peer.id, &message);
+            if e.is_position_mismatch() {
+                report.reset_command = Some(reset_command(&peer.id));
             }
-            Err(e) => {
-                tracing::warn!(peer = %peer.id, "harvest stopped: {e}");
-                self.record_failure(&peer.id, &e);
-                report.error = Some(e);
-            }
+            report.error = Some(message);
         }
         report
     }
 
+    /// Walks the peer's feed from its stored position (or its view).
     async fn walk(
         &self,
         peer: &Peer,
         progress: &dyn Progress,
         report: &mut PeerReport,
-    ) -> Result<(), String> {
+    ) -> Result<(), HarvestError> {
         let state = self
             .store
             .peer_state(&peer.id)
-            .map_err(|e| format!("{e:#}"))?;
-        let (start, etag) = match &state.page {
-            Some(page) => (page.clone(), state.etag.clone()),
-            None => (self.view_of(peer).await?, None),
-        };
-        if !Self::within_peer(peer, &start) {
-            return Err(format!(
-                "the feed starts at <{start}>, outside the peer's base URL"
-            ));
-        }
-        let mut batch = Batch::new(state.clone());
-        let walked = self
-            .walk_pages(peer, progress, report, &state, start, etag, &mut batch)
-            .await;
-        // What was judged before an error is stored all the same.
-        let mut flushed = self.flush(peer, &mut batch, report).await;
-        if flushed.is_ok() {
-            flushed = self.finish_write(&mut batch, report).await;
-        }
-        let flushed = flushed.map_err(|e| format!("{e:#}"));
-        let g = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9;
-        eprintln!("TIMES fetch {:.1}s read {:.1}s judge {:.1}s wait-write {:.1}s write {:.1}s", g(&T_FETCH), g(&T_READ), g(&T_JUDGE), g(&T_WAIT), g(&T_WRITE));
-        progress.page(report);
-        walked.and(flushed)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn walk_pages(
-        &self,
-        peer: &Peer,
-        progress: &dyn Progress,
-        report: &mut PeerReport,
-        state: &PeerState,
-        start: String,
-        etag: Option<String>,
-        batch: &mut Batch,
-    ) -> Result<(), String> {
-        let mut queue = VecDeque::from([(start.clone(), etag)]);
-        // Pages queued, deduplicated, never more than a round may read.
-        let mut queued = HashSet::from([start]);
-        let mut visited = HashSet::new();
-        let most_pages = self.config.max_pages_per_round.max(1);
-        let mut restarted = false;
-        let limit = Duration::from_secs(self.config.round_timeout_secs.max(1));
-        let deadline = tokio::time::Instant::now() + limit;
-        let mut prefetch: Option<Prefetch> = None;
-        let stopped = || {
-            format!(
-                "round stopped after the limit of {} s (what was judged is stored)",
-                limit.as_secs()
-            )
-        };
-        while let Some((url, etag)) = queue.pop_front() {
-            queued.remove(&url);
-            if visited.contains(&url) {
-                tracing::info!(peer = %peer.id, %url, "relation loops back to a page already read; not followed");
-                continue;
-            }
-            if visited.len() >= most_pages {
-                return Err(format!(
-                    "round stopped after {most_pages} pages ([harvest] max_pages_per_round; what was judged is stored, the next round goes on from there)"
-                ));
-            }
-            visited.insert(url.clone());
-            let prefetched = prefetch.take().filter(|p| p.url == url && etag.is_none());
-            let fetching = async {
-                match prefetched {
-                    Some(p) => p.result().await,
-                    None => {
-                        fetch_page(&self.client, &url, etag.as_deref(), &self.config.limits()).await
-                    }
-                }
-            };
-            let __t = std::time::Instant::now();
-            let fetched = match tokio::time::timeout_at(deadline, fetching)
-                .await
-                .map_err(|_| stopped())?
-            {
-                Ok(f) => f,
-                // The page the node stopped at is gone (the peer rebuilt its
-                // feed): start again from its view; what is stored is known.
-                Err(FetchError::Status {
-                    status: 404 | 410, ..
-                }) if !restarted
-                    && state.page.as_deref() == Some(url.as_str())
-                    && visited.len() == 1 =>
-                {
-                    restarted = true;
-                    tracing::warn!(peer = %peer.id, %url, "resume page gone; reading the feed from its start");
-                    let view = self.view_of(peer).await?;
-                    if !Self::within_peer(peer, &view) {
-                        return Err(format!(
-                            "the feed starts at <{view}>, outside the peer's base URL"
-                        ));
-                    }
-                    visited.clear();
-                    queue.push_front((view, None));
-                    continue;
-                }
-                Err(e) => return Err(e.to_string()),
-            };
-            T_FETCH.fetch_add(__t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-            report.pages += 1;
-            let next: Vec<String> = match fetched {
-                Fetched::NotModified => {
-                    if batch.state.page.as_deref() == Some(url.as_str()) {
-                        batch.state.page_next.clone()
-                    } else {
-                        Vec::new()
-                    }
-                }
-                Fetched::Page { quads, etag } => {
-                    self.check_page(&url, &quads)?;
-                    let __t = std::time::Instant::now();
-                    let read = tokio::task::spawn_blocking(move || feed::read_page(&quads))
-                        .await
-                        .map_err(|e| format!("{url}: {e}"))?;
-                    T_READ.fetch_add(__t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-                    let next: Vec<String> = read
-                        .next
-                        .iter()
-                        .filter(|n| Self::within_peer(peer, n))
-                        .cloned()
-                        .collect();
-                    // A feed is mostly a chain of pages: the next one is
-                    // fetched while this one is judged.
-                    if let [only] = next.as_slice()
-                        && queue.is_empty()
-                        && !visited.contains(only)
-                    {
-                        prefetch = Some(Prefetch::start(
-                            self.client.clone(),
-                            only.clone(),
-                            self.config.limits(),
-                        ));
-                    }
-                    self.take_page(peer, &url, etag, next.clone(), read, batch, report)
-                        .await
-                        .map_err(|e| format!("{url}: {e:#}"))?;
-                    next
-                }
-            };
-            progress.page(report);
-            for n in next {
-                if !visited.contains(&n) && queue.len() < most_pages && queued.insert(n.clone()) {
-                    queue.push_back((n, None));
-                }
-            }
-        }
-        Ok(())
+            .map_err(|e| HarvestError::store(&peer.id, e))?;
+        let start = self.start_of(peer, &state).await?;
+        Walk::new(self, peer, progress, state, start)
+            .run(report)
+            .await
     }
 
     /// Refuses a page declaring more members or relations than allowed,
     /// before anything in it is read.
-    fn check_page(&self, url: &str, quads: &[oxrdf::Quad]) -> Result<(), String> {
+    fn check_page(&self, peer: &str, url: &str, quads: &[oxrdf::Quad]) -> Result<(), HarvestError> {
         let (members, relations) = feed::count_page(quads);
         let c = &self.config;
         if members > c.max_page_members {
-            return Err(format!(
-                "{url}: page refused: it declares {members} members; at most {} are accepted ([harvest] max_page_members)",
-                c.max_page_members
-            ));
+            return Err(HarvestError::TooManyMembers {
+                peer: peer.to_owned(),
+                page: url.to_owned(),
+                members,
+                limit: c.max_page_members,
+            });
         }
         if relations > c.max_page_relations {
-            return Err(format!(
-                "{url}: page refused: it declares {relations} relations; at most {} are accepted ([harvest] max_page_relations)",
-                c.max_page_relations
-            ));
+            return Err(HarvestError::TooManyRelations {
+                peer: peer.to_owned(),
+                page: url.to_owned(),
+                relations,
+                limit: c.max_page_relations,
+            });
         }
-        Ok(())
-    }
-
-    /// Judges the members of a page into the batch; stores the batch when it
-    /// is full, or when the page replaces stored versions.
-    #[allow(clippy::too_many_arguments)]
-    async fn take_page(
-        &self,
-        peer: &Peer,
-        url: &str,
-        etag: Option<String>,
-        next: Vec<String>,
-        read: feed::ReadPage,
-        batch: &mut Batch,
-        report: &mut PeerReport,
-    ) -> anyhow::Result<()> {
-        let this = self.clone();
-        let judged_peer = peer.clone();
-        let page = url.to_owned();
-        let mut memory = WalkMemory {
-            seen: std::mem::take(&mut batch.seen),
-            fresh: std::mem::take(&mut batch.fresh),
-            refused: std::mem::take(&mut batch.refused_keys),
-        };
-        let __t = std::time::Instant::now();
-        let (outcome, memory) = tokio::task::spawn_blocking(move || {
-            let outcome = this.judge_page(&judged_peer, &page, read, &mut memory);
-            (outcome, memory)
-        })
-        .await?;
-        T_JUDGE.fetch_add(__t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-        batch.seen = memory.seen;
-        batch.fresh = memory.fresh;
-        batch.refused_keys = memory.refused;
-        let outcome = outcome?;
-        // Versions replacing stored ones need a transaction: what the batch
-        // holds so far is written first, by the bulk path if it can.
-        if outcome.replaces_stored {
-            self.flush(peer, batch, report).await?;
-        }
-        batch.absorb(url, etag, next, outcome);
-        if batch.replaces_stored || batch.items.len() >= self.config.batch_records.max(1) {
-            self.flush(peer, batch, report).await?;
-        }
-        Ok(())
-    }
-
-    /// Starts writing the batch with the peer's position and state, all or
-    /// nothing, once the write before it is done.
-    async fn flush(
-        &self,
-        peer: &Peer,
-        batch: &mut Batch,
-        report: &mut PeerReport,
-    ) -> anyhow::Result<()> {
-        let __t = std::time::Instant::now();
-        self.finish_write(batch, report).await?;
-        T_WAIT.fetch_add(__t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-        if !batch.dirty || batch.broken {
-            return Ok(());
-        }
-        let items = std::mem::take(&mut batch.items);
-        let mut state = batch.state.clone();
-        let store = self.store.clone();
-        let peer_id = peer.id.clone();
-        let bulk_min = self.config.bulk_min_records;
-        let keys: Vec<String> = batch.refusals.iter().map(|r| r.key.clone()).collect();
-        let handle = tokio::task::spawn_blocking(move || {
-            let __t = std::time::Instant::now();
-            let __r = store
-                .put_harvested_refusing(&items, &peer_id, &mut state, &keys, bulk_min)
-                .map(|written| (written, items.len() as u64, state))
-                .map_err(anyhow::Error::from);
-            T_WRITE.fetch_add(__t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-            eprintln!("WRITE {} items in {:?}", __r.as_ref().map(|r| r.1).unwrap_or(0), __t.elapsed());
-            __r
-        });
-        batch.writing = Some(Writing {
-            handle,
-            known: std::mem::take(&mut batch.known),
-            refusals: std::mem::take(&mut batch.refusals),
-        });
-        batch.fresh.clear();
-        batch.replaces_stored = false;
-        batch.dirty = false;
-        Ok(())
-    }
-
-    /// Waits for the write under way, and counts what it stored.
-    async fn finish_write(&self, batch: &mut Batch, report: &mut PeerReport) -> anyhow::Result<()> {
-        let Some(writing) = batch.writing.take() else {
-            return Ok(());
-        };
-        let done = writing
-            .handle
-            .await
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r);
-        batch.broken = done.is_err();
-        let (written, offered, written_state) = done?;
-        tracing::debug!(
-            peer = %report.peer,
-            stored = written.stored,
-            bulk = written.by_bulk_loader,
-            "batch written"
-        );
-        let stored = written.stored as u64;
-        report.accepted += stored;
-        // What another path stored meanwhile is skipped, and counted as known.
-        report.known += writing.known + offered - stored;
-        for r in &writing.refusals {
-            if r.information {
-                report.unknown_origin += 1;
-            } else {
-                *report.refused.entry(r.rule.to_owned()).or_default() += 1;
-            }
-        }
-        self.log_refusals(&writing.refusals);
-        // The pages judged meanwhile move the position on from there.
-        batch.state.accepted = written_state.accepted;
-        batch.state.revision = written_state.revision;
         Ok(())
     }
 
@@ -886,8 +589,9 @@ impl Harvester {
         page: &str,
         read: feed::ReadPage,
         memory: &mut WalkMemory,
-    ) -> anyhow::Result<PageOutcome> {
+    ) -> Result<PageOutcome, HarvestError> {
         let limits = self.config.record_limits();
+        let now = self.clock.now();
         let judge = Judge {
             self_id: &self.self_id,
             self_base: &self.self_base,
@@ -895,8 +599,9 @@ impl Harvester {
             store: &self.store,
             validator: &self.validator,
             limits: &limits,
+            now,
         };
-        let at = now();
+        let at = clock::format_instant(now);
         let mut found = Found {
             peer: &peer.id,
             page,
@@ -914,10 +619,35 @@ impl Harvester {
             );
         }
         let mut outcome = PageOutcome::default();
+        let candidates =
+            self.judge_members(&judge, peer, &read, memory, &mut found, &mut outcome)?;
+        Self::check_shapes(&judge, candidates, memory, &mut found, &mut outcome);
+        outcome.refusals = self.first_refusals(&peer.id, found.refusals, &mut memory.refused)?;
+        Ok(outcome)
+    }
+
+    /// Rules 1 and 2 and the limits for each readable member of a page (the
+    /// signatures checked together by [`Judge::screen`], then each member
+    /// decided in page order by [`Judge::decide`]): the known ones are counted, the
+    /// refused ones found, the others returned for the shapes.
+    fn judge_members<'m>(
+        &self,
+        judge: &Judge<'_>,
+        peer: &Peer,
+        read: &'m feed::ReadPage,
+        memory: &mut WalkMemory,
+        found: &mut Found<'_>,
+        outcome: &mut PageOutcome,
+    ) -> Result<Vec<Candidate<'m>>, HarvestError> {
         let mut candidates = Vec::new();
-        for (m, &position) in read.members.iter().zip(&read.member_positions) {
-            let decision = judge.decide(m, &memory.seen)?;
-            match decision {
+        let screened = judge.screen(&read.members)?;
+        for ((m, &position), screened) in read
+            .members
+            .iter()
+            .zip(&read.member_positions)
+            .zip(screened)
+        {
+            match judge.decide(m, screened, &memory.seen)? {
                 Decision::Accept {
                     signed,
                     origin,
@@ -927,7 +657,7 @@ impl Harvester {
                     let meta = StoreMeta {
                         origin,
                         source: peer.base_url.clone(),
-                        stored_at: at.clone(),
+                        stored_at: found.at.to_owned(),
                         verified_with,
                         signed_nquads: Some(m.signed_nquads.clone()),
                     };
@@ -941,9 +671,7 @@ impl Harvester {
                 }
             }
         }
-        Self::check_shapes(&judge, candidates, memory, &mut found, &mut outcome);
-        outcome.refusals = self.first_refusals(&peer.id, found.refusals, &mut memory.refused)?;
-        Ok(outcome)
+        Ok(candidates)
     }
 
     /// Rule 3's shapes, for the versions of a page that passed the other
@@ -1006,10 +734,15 @@ impl Harvester {
         peer: &str,
         refusals: Vec<Refusal>,
         walked: &mut HashSet<String>,
-    ) -> anyhow::Result<Vec<Refusal>> {
+    ) -> Result<Vec<Refusal>, HarvestError> {
         let mut first = Vec::new();
         for r in refusals {
-            if walked.contains(&r.key) || self.store.was_refused(peer, &r.key)? {
+            if walked.contains(&r.key)
+                || self
+                    .store
+                    .was_refused(peer, &r.key)
+                    .map_err(|e| HarvestError::store(peer, e))?
+            {
                 continue;
             }
             walked.insert(r.key.clone());
@@ -1094,9 +827,3 @@ mod tests {
         assert_eq!(parse_member_iri("https://n.example/x"), (None, None));
     }
 }
-
-static T_FETCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static T_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static T_JUDGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static T_WAIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static T_WRITE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -4,14 +4,20 @@
 //! - [`proof`]: Data Integrity proofs (`eddsa-rdfc-2022`);
 //! - [`signed`]: signed records as datasets and JSON-LD documents;
 //! - [`export`]: signed records written out as TriG, N-Quads or JSON-LD;
-//! - [`shapes`]: SHACL validation;
+//! - [`shapes`], [`shape_plan`]: SHACL validation, the shapes compiled once
+//!   into a plan; violations worded in the operator's language;
 //! - [`peers`]: the trusted peers and their pinned keys (`peers.toml`);
 //! - [`verify`]: the one verifier, used by the CLI and the harvester alike.
+//!
+//! The chapter of the documentation on this layer follows.
+#![doc = include_str!("../../../docs/03-records-and-signatures.md")]
+#![deny(missing_docs)]
 
 pub mod export;
 pub mod keys;
 pub mod peers;
 pub mod proof;
+pub mod shape_plan;
 pub mod shapes;
 pub mod signed;
 pub mod verify;

@@ -6,17 +6,22 @@
 //! exactly one proof; the origin is known; the limits; the proof's properties,
 //! type, cryptosuite, purpose and `created` (not in the future beyond the
 //! allowed clock skew); the signature; the key pinned for the origin, valid
-//! at `created` and not revoked. What passes is exactly the [`SignedRecord`]
-//! that was verified: nothing else read with it is kept.
+//! at `created` and not revoked. What passes is exactly the record and proof
+//! that were verified ([`Verified`], [`Verified::signed`]): nothing else read
+//! with them is kept. [`Verifier::verify_many`] gives a page of records the
+//! same verdicts with one batch verification of their signatures.
 
-use crate::keys;
+use crate::keys::{self, KeyError};
 use crate::peers::{Peers, TrustError};
-use crate::proof::{self, ProofError};
+use crate::proof::{self, Proof, ProofError, SignatureCheck};
 use crate::signed::{FoundRecord, SignedRecord};
-use ccis_model::canon::{CanonError, Limits};
-use ccis_model::record::{self, RecordError};
+use ccis_model::canon::{self, CanonError, Limits};
+use ccis_model::record::{self, Record, RecordError};
 use ed25519_dalek::VerifyingKey;
-use oxrdf::NamedOrBlankNode;
+use oxrdf::{NamedOrBlankNode, Term};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
 use time::OffsetDateTime;
 
 /// How far in the future a proof's `created` may be, for clocks that differ.
@@ -210,18 +215,29 @@ pub enum Trust<'a> {
     Key(VerifyingKey),
 }
 
-/// A record that passed every check.
+/// A record that passed every check: exactly what was verified, as it was
+/// read (nothing else read with it), with the key that signed it.
 #[derive(Debug, Clone)]
-pub struct Verified {
-    /// Exactly what was verified: the content and its proof.
-    pub signed: SignedRecord,
+pub struct Verified<'r> {
+    /// The content that was verified.
+    pub record: &'r Record,
+    /// Its one proof.
+    pub proof: &'r Proof,
     /// The key that signed it.
     pub key: VerifyingKey,
     /// The id of its origin node, when trust comes from `peers.toml`.
     pub origin: Option<String>,
 }
 
-impl Verified {
+impl Verified<'_> {
+    /// Exactly what was verified, as an owned signed record: the content and its proof.
+    pub fn signed(&self) -> SignedRecord {
+        SignedRecord {
+            record: self.record.clone(),
+            proof: self.proof.clone(),
+        }
+    }
+
     /// The did:key verification method of the key that signed it.
     pub fn verification_method(&self) -> String {
         keys::verification_method(&self.key)
@@ -242,6 +258,42 @@ pub struct Verifier<'a> {
     pub canon_limits: Limits,
     /// Size, statement and blank-node limits of a record.
     pub record_limits: record::RecordLimits,
+    /// The keys of the verification methods met so far.
+    keys: KeyCache,
+}
+
+/// Decoded keys by verification method: a page's members are mostly signed
+/// by one key, whose did:key need not be decoded (and its point
+/// decompressed) for each. Bounded, as the methods come from outside.
+#[derive(Default)]
+struct KeyCache(Mutex<HashMap<String, VerifyingKey>>);
+
+impl KeyCache {
+    /// Most verification methods remembered.
+    const CAPACITY: usize = 64;
+
+    /// The key a did:key verification method names.
+    fn key(&self, verification_method: &str) -> Result<VerifyingKey, KeyError> {
+        let Ok(mut known) = self.0.lock() else {
+            return keys::parse_verification_method(verification_method);
+        };
+        if let Some(key) = known.get(verification_method) {
+            return Ok(*key);
+        }
+        let key = keys::parse_verification_method(verification_method)?;
+        if known.len() < Self::CAPACITY {
+            known.insert(verification_method.to_owned(), key);
+        }
+        Ok(key)
+    }
+}
+
+/// A record that passed every check before its signature: what is left to
+/// check of it.
+struct SignatureDue<'r> {
+    found: &'r FoundRecord,
+    proof: &'r Proof,
+    check: SignatureCheck,
 }
 
 impl<'a> Verifier<'a> {
@@ -254,15 +306,81 @@ impl<'a> Verifier<'a> {
             clock_skew: DEFAULT_CLOCK_SKEW,
             canon_limits: Limits::default(),
             record_limits: record::RecordLimits::default(),
+            keys: KeyCache::default(),
+        }
+    }
+
+    /// The same verifier with other record limits.
+    pub fn with_record_limits(self, record_limits: record::RecordLimits) -> Self {
+        Self {
+            record_limits,
+            ..self
         }
     }
 
     /// Verifies one record read from a dataset or a feed page.
-    pub fn verify(&self, found: &FoundRecord) -> Result<Verified, Refusal> {
+    pub fn verify<'r>(&self, found: &'r FoundRecord) -> Result<Verified<'r>, Refusal> {
+        let due = self.before_signature(found)?;
+        due.check.verify()?;
+        self.after_signature(due)
+    }
+
+    /// Verifies records as [`Self::verify`] does each, with one Ed25519 batch
+    /// verification for the signatures of those that pass every check before
+    /// their signature. When the batch fails, those signatures are checked
+    /// one by one to refuse only the bad ones: every record gets the verdict
+    /// [`Self::verify`] gives it (see [`proof::verify_batch`] for the one
+    /// kind of signature, made so on purpose by the key holder, on which
+    /// they can differ). The verdicts are in the order of `found`.
+    pub fn verify_many<'r>(&self, found: &[&'r FoundRecord]) -> Vec<Result<Verified<'r>, Refusal>> {
+        let due: Vec<Result<SignatureDue<'r>, Refusal>> =
+            found.iter().map(|f| self.before_signature(f)).collect();
+        let checks: Vec<&SignatureCheck> = due.iter().flatten().map(|d| &d.check).collect();
+        let all_good = proof::verify_batch(&checks).is_ok();
+        due.into_iter()
+            .map(|due| {
+                let due = due?;
+                if !all_good {
+                    due.check.verify()?;
+                }
+                self.after_signature(due)
+            })
+            .collect()
+    }
+
+    /// Every check before the signature, in order; what the signature check needs.
+    fn before_signature<'r>(&self, found: &'r FoundRecord) -> Result<SignatureDue<'r>, Refusal> {
+        let proof = Self::check_content(found)?;
+        let iri = found.record.iri.as_str();
+        if let Trust::Peers(peers) = &self.trust
+            && peers.origin_of(iri).is_none()
+        {
+            return Err(TrustError::UnknownOrigin(iri.to_owned()).into());
+        }
+        self.check_limits(found, proof)?;
+        self.check_proof(proof)?;
+        let key = self
+            .keys
+            .key(proof.verification_method()?)
+            .map_err(ProofError::from)?;
+        let check = proof::signature_check(proof, key, || {
+            canon::document_sha256(&found.record.triples, &self.canon_limits)
+        })?;
+        Ok(SignatureDue {
+            found,
+            proof,
+            check,
+        })
+    }
+
+    /// The record's statements are all inside it, nothing unsigned comes
+    /// with it, and it has exactly one proof, returned.
+    fn check_content(found: &FoundRecord) -> Result<&Proof, Refusal> {
         let record = &found.record;
         let iri = record.iri.as_str();
         for t in &record.triples {
             if let NamedOrBlankNode::NamedNode(s) = &t.subject
+                && s.as_str() != iri
                 && record::record_iri_part(s.as_str()) != iri
             {
                 return Err(Refusal::new(
@@ -280,29 +398,32 @@ impl<'a> Verifier<'a> {
                 ),
             ));
         }
-        let proof = match found.proofs.as_slice() {
-            [] => return Err(ProofError::Missing.into()),
-            [one] => one,
-            more => {
-                return Err(Refusal::new(
-                    Rule::SeveralProofs,
-                    format!("{} proofs; a record carries exactly one", more.len()),
-                ));
-            }
-        };
-        let origin = match &self.trust {
-            Trust::Peers(peers) => Some(
-                peers
-                    .origin_of(iri)
-                    .ok_or_else(|| TrustError::UnknownOrigin(iri.to_owned()))?,
-            ),
-            Trust::Key(_) => None,
-        };
-        record.check_limits(&self.record_limits)?;
+        match found.proofs.as_slice() {
+            [] => Err(ProofError::Missing.into()),
+            [one] => Ok(one),
+            more => Err(Refusal::new(
+                Rule::SeveralProofs,
+                format!("{} proofs; a record carries exactly one", more.len()),
+            )),
+        }
+    }
+
+    /// The record's limits and the size of its proof.
+    fn check_limits(&self, found: &FoundRecord, proof: &Proof) -> Result<(), Refusal> {
+        found.record.check_limits(&self.record_limits)?;
+        // Most proofs are far below the limit by a bound that needs no writing.
+        let bound: usize = proof
+            .statements
+            .iter()
+            .map(|(p, o)| p.as_str().len() + display_len_bound(o))
+            .sum();
+        if bound <= MAX_PROOF_BYTES {
+            return Ok(());
+        }
         let proof_bytes: usize = proof
             .statements
             .iter()
-            .map(|(p, o)| p.as_str().len() + o.to_string().len())
+            .map(|(p, o)| p.as_str().len() + display_len(o))
             .sum();
         if proof_bytes > MAX_PROOF_BYTES {
             return Err(Refusal::new(
@@ -310,6 +431,12 @@ impl<'a> Verifier<'a> {
                 format!("the proof is {proof_bytes} bytes; at most {MAX_PROOF_BYTES} are accepted"),
             ));
         }
+        Ok(())
+    }
+
+    /// The proof's properties, type, cryptosuite, purpose, and `created` not
+    /// in the future beyond the clock skew.
+    fn check_proof(&self, proof: &Proof) -> Result<(), Refusal> {
         proof::check_structure(proof)?;
         let created = proof.created_at()?;
         if created > self.now + self.clock_skew {
@@ -323,12 +450,24 @@ impl<'a> Verifier<'a> {
                 ),
             ));
         }
-        let key = proof::verify(&record.document(), proof, &self.canon_limits)?;
-        match &self.trust {
+        Ok(())
+    }
+
+    /// With a good signature: the key is trusted for the record.
+    fn after_signature<'r>(&self, due: SignatureDue<'r>) -> Result<Verified<'r>, Refusal> {
+        let SignatureDue {
+            found,
+            proof,
+            check,
+        } = due;
+        let key = check.key;
+        let origin = match &self.trust {
             Trust::Peers(peers) => {
-                peers.check_trust(iri, &key, proof.created()?)?;
+                let origin =
+                    peers.check_trust(found.record.iri.as_str(), &key, proof.created()?)?;
+                Some(origin.id.clone())
             }
-            Trust::Key(expected) if *expected == key => {}
+            Trust::Key(expected) if *expected == key => None,
             Trust::Key(expected) => {
                 return Err(Refusal::new(
                     Rule::KeyNotPinned,
@@ -339,16 +478,41 @@ impl<'a> Verifier<'a> {
                     ),
                 ));
             }
-        }
+        };
         Ok(Verified {
-            signed: SignedRecord {
-                record: record.clone(),
-                proof: proof.clone(),
-            },
+            record: &found.record,
+            proof,
             key,
-            origin: origin.map(|p| p.id.clone()),
+            origin,
         })
     }
+}
+
+/// At least the length of a term's N-Triples form: each byte of a literal's
+/// value takes at most 6 once escaped (`\u0000`), and its delimiters at most
+/// 8 (quotes, then `^^<…>`, `@…` or `@…--rtl`).
+fn display_len_bound(term: &Term) -> usize {
+    match term {
+        Term::NamedNode(n) => n.as_str().len() + 2,
+        Term::Literal(l) => {
+            6 * l.value().len() + 8 + l.language().map_or(l.datatype().as_str().len(), str::len)
+        }
+        other => display_len(other),
+    }
+}
+
+/// The length of a term's N-Triples form, without writing it out.
+fn display_len(term: &impl std::fmt::Display) -> usize {
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = write!(count, "{term}");
+    count.0
 }
 
 /// The verdict on one record, as `ccis verify` prints it.
@@ -391,6 +555,173 @@ impl Verifier<'_> {
                 Some(origin) => format!("{} ({origin})", v.verification_method()),
                 None => v.verification_method(),
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proof::ProofSigner;
+    use ccis_model::vocab;
+    use ed25519_dalek::SigningKey;
+    use oxrdf::vocab::xsd;
+    use oxrdf::{Literal, NamedNode, Triple};
+
+    const CREATED: &str = "2026-03-01T10:00:00Z";
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[11u8; 32])
+    }
+
+    /// Record `i` of a page, signed by `signer`.
+    fn member(i: usize, signer: &ProofSigner) -> FoundRecord {
+        let iri = NamedNode::new_unchecked(format!("https://fr.example/records/tool-{i}"));
+        let record = Record::new(
+            iri.clone(),
+            vec![
+                Triple::new(
+                    iri.clone(),
+                    vocab::DCT_TITLE,
+                    Literal::new_language_tagged_literal_unchecked(format!("Tool {i}"), "en"),
+                ),
+                Triple::new(
+                    iri,
+                    vocab::VERSION,
+                    Literal::new_typed_literal("1", xsd::INTEGER),
+                ),
+            ],
+        );
+        let proof = signer
+            .sign(&record.document(), CREATED, &Limits::default())
+            .unwrap();
+        FoundRecord {
+            record,
+            proofs: vec![proof],
+            unsigned: Vec::new(),
+        }
+    }
+
+    fn page(n: usize) -> Vec<FoundRecord> {
+        let signer = ProofSigner::new(key());
+        (0..n).map(|i| member(i, &signer)).collect()
+    }
+
+    /// Alters a member's content after it was signed.
+    fn tamper(found: &mut FoundRecord) {
+        let iri = found.record.iri.clone();
+        found.record.triples.push(Triple::new(
+            iri,
+            vocab::DCT_SOURCE,
+            Literal::new_simple_literal("added after signing"),
+        ));
+    }
+
+    fn verifier() -> Verifier<'static> {
+        Verifier::new(Trust::Key(key().verifying_key()))
+    }
+
+    /// The rule of each verdict, `None` for a record that passes.
+    fn rules(verdicts: &[Result<Verified<'_>, Refusal>]) -> Vec<Option<Rule>> {
+        verdicts
+            .iter()
+            .map(|v| v.as_ref().err().map(|r| r.rule))
+            .collect()
+    }
+
+    #[test]
+    fn a_page_of_good_members_all_pass() {
+        let members = page(5);
+        let refs: Vec<&FoundRecord> = members.iter().collect();
+        let verdicts = verifier().verify_many(&refs);
+        assert_eq!(verdicts.len(), 5);
+        for (found, verdict) in members.iter().zip(&verdicts) {
+            let verified = verdict.as_ref().unwrap();
+            assert_eq!(verified.record, &found.record);
+            assert_eq!(verified.proof, &found.proofs[0]);
+            assert_eq!(verified.key, key().verifying_key());
+            assert_eq!(verified.signed().record, found.record);
+        }
+    }
+
+    #[test]
+    fn a_tampered_member_is_refused_and_the_others_accepted() {
+        let mut members = page(6);
+        tamper(&mut members[2]);
+        let refs: Vec<&FoundRecord> = members.iter().collect();
+        let verdicts = verifier().verify_many(&refs);
+        let sig = Some(Rule::Signature);
+        assert_eq!(
+            rules(&verdicts),
+            [None, None, sig, None, None, None],
+            "{verdicts:?}"
+        );
+        // Two bad ones, the last included: both named, no other.
+        tamper(&mut members[5]);
+        let refs: Vec<&FoundRecord> = members.iter().collect();
+        assert_eq!(
+            rules(&verifier().verify_many(&refs)),
+            [None, None, sig, None, None, sig]
+        );
+    }
+
+    #[test]
+    fn no_records_no_verdicts() {
+        assert!(verifier().verify_many(&[]).is_empty());
+    }
+
+    #[test]
+    fn each_member_gets_the_verdict_verify_gives_it() {
+        let mut members = page(8);
+        tamper(&mut members[1]);
+        members[2].proofs.clear();
+        members[3]
+            .unsigned
+            .push("<urn:x> <urn:p> <urn:o> .".to_owned());
+        // Signed by another key than the one trusted.
+        members[4] = member(4, &ProofSigner::new(SigningKey::from_bytes(&[12u8; 32])));
+        // A verification method that is no did:key, twice (nothing cached for it).
+        for m in &mut members[5..7] {
+            for (p, o) in &mut m.proofs[0].statements {
+                if p.as_ref() == vocab::SEC_VERIFICATION_METHOD {
+                    *o = NamedNode::new_unchecked("https://fr.example/keys/1").into();
+                }
+            }
+        }
+        let refs: Vec<&FoundRecord> = members.iter().collect();
+        let verifier = verifier();
+        let many = verifier.verify_many(&refs);
+        let one_by_one: Vec<_> = members.iter().map(|m| verifier.verify(m)).collect();
+        assert_eq!(
+            rules(&many),
+            [
+                None,
+                Some(Rule::Signature),
+                Some(Rule::NoProof),
+                Some(Rule::Unsigned),
+                Some(Rule::KeyNotPinned),
+                Some(Rule::ProofMalformed),
+                Some(Rule::ProofMalformed),
+                None,
+            ]
+        );
+        for (a, b) in many.iter().zip(&one_by_one) {
+            assert_eq!(a.as_ref().err(), b.as_ref().err());
+        }
+    }
+
+    #[test]
+    fn proof_size_bound_never_undercounts() {
+        let terms: Vec<Term> = vec![
+            NamedNode::new_unchecked("did:key:z6Mk#z6Mk").into(),
+            Literal::new_simple_literal("").into(),
+            Literal::new_simple_literal("\u{1}\"\\\u{FFFF}é").into(),
+            Literal::new_language_tagged_literal_unchecked("", "en").into(),
+            Literal::new_typed_literal("2026-01-01T00:00:00Z", xsd::DATE_TIME).into(),
+        ];
+        for t in &terms {
+            assert!(display_len_bound(t) >= t.to_string().len(), "{t}");
+            assert_eq!(display_len(t), t.to_string().len(), "{t}");
         }
     }
 }

@@ -7,12 +7,14 @@
 //! it would be too costly (the "dataset poisoning" of the RDFC-1.0 spec).
 
 use oxrdf::dataset::{CanonicalizationAlgorithm, CanonicalizationHashAlgorithm};
+use oxrdf::vocab::{rdf, xsd};
 use oxrdf::{
-    BlankNodeRef, Dataset, GraphName, GraphNameRef, NamedOrBlankNode, NamedOrBlankNodeRef, Quad,
-    QuadRef, Term, TermRef,
+    BlankNodeRef, Dataset, GraphName, GraphNameRef, LiteralRef, NamedOrBlankNodeRef, Quad, QuadRef,
+    TermRef, Triple,
 };
 use sha2::{Digest, Sha256, Sha384};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
 
 /// Bounds on canonicalization work for data from outside.
 #[derive(Debug, Clone, Copy)]
@@ -93,55 +95,200 @@ pub fn canonical_nquads(quads: &[Quad], limits: &Limits) -> Result<String, Canon
 
 /// SHA-256 of the canonical N-Quads, hashed line by line without building the document.
 pub fn canonical_sha256(quads: &[Quad], limits: &Limits) -> Result<[u8; 32], CanonError> {
-    let mut hasher = Sha256::new();
-    if blank_nodes(quads).is_empty() {
-        for line in ground_lines(quads) {
+    if quads.iter().any(|q| has_blank_node(q.as_ref())) {
+        return Ok(Sha256::digest(canonical_nquads(quads, limits)?.as_bytes()).into());
+    }
+    Ok(ground_sha256(quads.iter().map(Quad::as_ref)))
+}
+
+/// SHA-256 of the canonical N-Quads of `triples` taken as a document in the
+/// default graph (what a record's proof signs), without making quads of them.
+pub fn document_sha256(triples: &[Triple], limits: &Limits) -> Result<[u8; 32], CanonError> {
+    fn in_default(t: &Triple) -> QuadRef<'_> {
+        t.as_ref().in_graph(GraphNameRef::DefaultGraph)
+    }
+    if triples.iter().any(|t| has_blank_node(in_default(t))) {
+        let quads: Vec<Quad> = triples
+            .iter()
+            .map(|t| t.clone().in_graph(GraphName::DefaultGraph))
+            .collect();
+        return canonical_sha256(&quads, limits);
+    }
+    Ok(ground_sha256(triples.iter().map(in_default)))
+}
+
+/// SHA-256 of the sorted, deduplicated canonical lines of quads without
+/// blank nodes. While each line sorts after the one before (a record's
+/// triples come so: a record keeps them sorted), the lines are written one
+/// after the other and hashed at once; at the first that does not, they are
+/// all written again and sorted.
+fn ground_sha256<'q>(quads: impl Iterator<Item = QuadRef<'q>> + Clone) -> [u8; 32] {
+    let mut text = String::with_capacity(quads.size_hint().0 * 160);
+    let mut previous = 0..0;
+    for q in quads.clone() {
+        let start = text.len();
+        write_quad(&mut text, q);
+        if text[start..] <= text[previous.clone()] {
+            let mut lines = Lines::with_capacity(quads.size_hint().0);
+            for q in quads {
+                lines.push(q);
+            }
+            return lines.sha256();
+        }
+        previous = start..text.len();
+    }
+    Sha256::digest(text.as_bytes()).into()
+}
+
+fn has_blank_node(q: QuadRef<'_>) -> bool {
+    matches!(q.subject, NamedOrBlankNodeRef::BlankNode(_))
+        || matches!(q.object, TermRef::BlankNode(_))
+        || matches!(q.graph_name, GraphNameRef::BlankNode(_))
+}
+
+/// Canonical N-Quads lines written into one buffer, then sorted and
+/// deduplicated as RDFC-1.0 wants them, without a string per line.
+pub struct Lines {
+    text: String,
+    /// Start and end of each line in `text`.
+    spans: Vec<(usize, usize)>,
+}
+
+impl Lines {
+    /// Room for about `n` lines.
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            text: String::with_capacity(n * 120),
+            spans: Vec::with_capacity(n),
+        }
+    }
+
+    /// Adds the line of a quad (its blank nodes written with their own labels).
+    pub fn push(&mut self, q: QuadRef<'_>) {
+        let start = self.text.len();
+        write_quad(&mut self.text, q);
+        self.spans.push((start, self.text.len()));
+    }
+
+    /// The lines, sorted and deduplicated.
+    fn sorted(&mut self) -> impl Iterator<Item = &str> {
+        let text = &self.text;
+        self.spans
+            .sort_unstable_by(|a, b| text[a.0..a.1].cmp(&text[b.0..b.1]));
+        self.spans.dedup_by(|a, b| text[a.0..a.1] == text[b.0..b.1]);
+        self.spans.iter().map(|&(from, to)| &text[from..to])
+    }
+
+    /// SHA-256 of the sorted, deduplicated lines.
+    pub fn sha256(mut self) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        for line in self.sorted() {
             hasher.update(line.as_bytes());
         }
-    } else {
-        hasher.update(canonical_nquads(quads, limits)?.as_bytes());
+        hasher.finalize().into()
     }
-    Ok(hasher.finalize().into())
+
+    /// The sorted, deduplicated lines as one document.
+    pub fn concat(mut self) -> String {
+        let mut out = String::with_capacity(self.text.len());
+        for line in self.sorted() {
+            out.push_str(line);
+        }
+        out
+    }
 }
 
-/// The sorted, deduplicated canonical lines of quads without blank nodes.
-fn ground_lines(quads: &[Quad]) -> Vec<String> {
-    let mut lines: Vec<String> = quads.iter().map(ground_line).collect();
-    lines.sort_unstable();
-    lines.dedup();
-    lines
+/// Writes one canonical N-Quads line of a quad, exactly as oxrdf's `Display`
+/// of the quad followed by ` .\n`, with the common terms written directly.
+pub fn write_quad(out: &mut String, q: QuadRef<'_>) {
+    match q.subject {
+        NamedOrBlankNodeRef::NamedNode(n) => write_iri(out, n.as_str()),
+        NamedOrBlankNodeRef::BlankNode(b) => write_blank_node(out, b),
+        #[allow(unreachable_patterns)]
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+    out.push(' ');
+    write_iri(out, q.predicate.as_str());
+    out.push(' ');
+    match q.object {
+        TermRef::NamedNode(n) => write_iri(out, n.as_str()),
+        TermRef::BlankNode(b) => write_blank_node(out, b),
+        TermRef::Literal(l) => write_literal(out, l),
+        #[allow(unreachable_patterns)]
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+    match q.graph_name {
+        GraphNameRef::DefaultGraph => {}
+        GraphNameRef::NamedNode(g) => {
+            out.push(' ');
+            write_iri(out, g.as_str());
+        }
+        GraphNameRef::BlankNode(b) => {
+            out.push(' ');
+            write_blank_node(out, b);
+        }
+    }
+    out.push_str(" .\n");
 }
 
-/// One canonical N-Quads line of a quad without blank nodes.
-fn ground_line(q: &Quad) -> String {
-    use std::fmt::Write as _;
-    let mut line = String::with_capacity(160);
-    let iri = |line: &mut String, iri: &str| {
-        line.push('<');
-        line.push_str(iri);
-        line.push('>');
+fn write_iri(out: &mut String, iri: &str) {
+    out.push('<');
+    out.push_str(iri);
+    out.push('>');
+}
+
+fn write_blank_node(out: &mut String, b: BlankNodeRef<'_>) {
+    out.push_str("_:");
+    out.push_str(b.as_str());
+}
+
+/// A literal as N-Quads: directly when its value needs no escaping and it is
+/// a simple, language-tagged or typed literal; otherwise by oxrdf's `Display`.
+fn write_literal(out: &mut String, l: LiteralRef<'_>) {
+    let value = l.value();
+    let datatype = l.datatype();
+    let plain_form = match l.language() {
+        None => true,
+        Some(_) => datatype == rdf::LANG_STRING,
     };
-    match &q.subject {
-        NamedOrBlankNode::NamedNode(n) => iri(&mut line, n.as_str()),
-        other => {
-            let _ = write!(line, "{other}");
-        }
+    if !plain_form || needs_escape(value) {
+        let _ = write!(out, "{l}");
+        return;
     }
-    line.push(' ');
-    iri(&mut line, q.predicate.as_str());
-    line.push(' ');
-    match &q.object {
-        Term::NamedNode(n) => iri(&mut line, n.as_str()),
-        other => {
-            let _ = write!(line, "{other}");
-        }
+    out.push('"');
+    out.push_str(value);
+    out.push('"');
+    if let Some(language) = l.language() {
+        out.push('@');
+        out.push_str(language);
+    } else if datatype != xsd::STRING {
+        out.push_str("^^");
+        write_iri(out, datatype.as_str());
     }
-    if let GraphName::NamedNode(g) = &q.graph_name {
-        line.push(' ');
-        iri(&mut line, g.as_str());
-    }
-    line.push_str(" .\n");
-    line
+}
+
+/// Whether N-Quads escapes a character of the value (oxrdf's `print_quoted_str`).
+fn needs_escape(value: &str) -> bool {
+    // Controls, `"`, `\`, DEL, and 0xEF, the first byte of U+FFFE and U+FFFF
+    // (and of other characters, which the second look tells apart).
+    let special = |b: &u8| *b < 0x20 || matches!(*b, b'"' | b'\\' | 0x7F | 0xEF);
+    let bytes = value.as_bytes();
+    let chunks = bytes.chunks_exact(32);
+    let remainder = chunks.remainder();
+    // Whole chunks without an early exit, which the compiler vectorizes.
+    let any_special = chunks
+        .into_iter()
+        .any(|chunk| chunk.iter().fold(false, |seen, b| seen | special(b)))
+        || remainder.iter().any(special);
+    any_special
+        && (bytes
+            .iter()
+            .any(|&b| b < 0x20 || matches!(b, b'"' | b'\\' | 0x7F))
+            || value.contains(['\u{FFFE}', '\u{FFFF}']))
 }
 
 /// Canonicalizes the quads with RDFC-1.0 within `limits`.
@@ -152,8 +299,12 @@ pub fn canonicalize(
 ) -> Result<Canonical, CanonError> {
     let blank_nodes = blank_nodes(quads);
     if blank_nodes.is_empty() {
+        let mut lines = Lines::with_capacity(quads.len());
+        for q in quads {
+            lines.push(q.as_ref());
+        }
         return Ok(Canonical {
-            nquads: ground_lines(quads).concat(),
+            nquads: lines.concat(),
             blank_node_map: HashMap::new(),
         });
     }
@@ -345,7 +496,7 @@ fn factorial(k: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oxrdf::{BlankNode, GraphName, Literal, NamedNode};
+    use oxrdf::{BlankNode, GraphName, Literal, NamedNode, Term};
 
     fn iri(s: &str) -> NamedNode {
         NamedNode::new_unchecked(s)
@@ -370,6 +521,110 @@ mod tests {
             out,
             "<http://ex/a> <http://ex/p> <http://ex/o> .\n<http://ex/b> <http://ex/p> \"x\"@en .\n"
         );
+    }
+
+    /// Literals of every form, with and without characters N-Quads escapes,
+    /// some long enough for the chunked scan.
+    fn literals() -> Vec<Literal> {
+        let long = "a fairly long description of a tool, ".repeat(3);
+        let values = [
+            String::new(),
+            "plain".to_owned(),
+            "quote \" and backslash \\".to_owned(),
+            "line\nbreak, tab\t, return\r, \u{8}\u{C}".to_owned(),
+            "control \u{1} and delete \u{7F}".to_owned(),
+            "non-characters \u{FFFE} \u{FFFF}".to_owned(),
+            "near them \u{FFFD} \u{FF21} é ï 漢字".to_owned(),
+            long.clone(),
+            format!("{long}\u{1F}"),
+            format!("{long}\u{FFFF}{long}"),
+            format!("{long}\"{long}"),
+        ];
+        let mut out = Vec::new();
+        for v in values {
+            out.push(Literal::new_simple_literal(&v));
+            out.push(Literal::new_language_tagged_literal_unchecked(&v, "fr-be"));
+            out.push(Literal::new_typed_literal(
+                &v,
+                iri("http://www.w3.org/2001/XMLSchema#dateTime"),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn lines_are_written_as_oxrdf_displays_them() {
+        let graphs = [
+            GraphName::DefaultGraph,
+            GraphName::NamedNode(iri("http://ex/g")),
+            GraphName::BlankNode(BlankNode::new_unchecked("g1")),
+        ];
+        let mut objects: Vec<Term> = literals().into_iter().map(Term::from).collect();
+        objects.push(iri("http://ex/o").into());
+        objects.push(BlankNode::new_unchecked("b0").into());
+        for graph in &graphs {
+            for object in &objects {
+                let q = Quad::new(
+                    iri("http://ex/s"),
+                    iri("http://ex/p"),
+                    object.clone(),
+                    graph.clone(),
+                );
+                let mut line = String::new();
+                write_quad(&mut line, q.as_ref());
+                assert_eq!(line, format!("{q} .\n"));
+            }
+        }
+    }
+
+    #[test]
+    fn hashes_do_not_depend_on_the_order_of_the_quads() {
+        let mut quads: Vec<Quad> = literals()
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| {
+                Quad::new(
+                    iri(&format!("http://ex/s{}", i % 4)),
+                    iri("http://ex/p"),
+                    l,
+                    GraphName::DefaultGraph,
+                )
+            })
+            .collect();
+        let limits = Limits::default();
+        let expected: [u8; 32] =
+            Sha256::digest(canonical_nquads(&quads, &limits).unwrap().as_bytes()).into();
+        // In canonical order (hashed as they come), reversed, and with a duplicate.
+        quads.sort_by_cached_key(|q| format!("{q} .\n"));
+        assert_eq!(canonical_sha256(&quads, &limits).unwrap(), expected);
+        quads.reverse();
+        assert_eq!(canonical_sha256(&quads, &limits).unwrap(), expected);
+        quads.push(quads[3].clone());
+        assert_eq!(canonical_sha256(&quads, &limits).unwrap(), expected);
+        let triples: Vec<Triple> = quads.iter().map(|q| Triple::from(q.clone())).collect();
+        assert_eq!(document_sha256(&triples, &limits).unwrap(), expected);
+    }
+
+    #[test]
+    fn document_hash_with_blank_nodes_is_the_canonical_one() {
+        let triples = vec![
+            Triple::new(iri("http://ex/r"), iri("http://ex/p"), BlankNode::default()),
+            Triple::new(
+                iri("http://ex/r"),
+                iri("http://ex/q"),
+                Literal::new_simple_literal("x"),
+            ),
+        ];
+        let quads: Vec<Quad> = triples
+            .iter()
+            .map(|t| t.clone().in_graph(GraphName::DefaultGraph))
+            .collect();
+        let limits = Limits::default();
+        let canonical = canonical_nquads(&quads, &limits).unwrap();
+        assert!(canonical.contains("_:c14n0"), "{canonical}");
+        let expected: [u8; 32] = Sha256::digest(canonical.as_bytes()).into();
+        assert_eq!(document_sha256(&triples, &limits).unwrap(), expected);
+        assert_eq!(canonical_sha256(&quads, &limits).unwrap(), expected);
     }
 
     #[test]

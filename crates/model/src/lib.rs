@@ -8,6 +8,10 @@
 //! - [`rdf_input`]: reading Turtle, N-Triples, TriG, N-Quads and JSON-LD;
 //! - [`record`]: the record model and its limits;
 //! - [`canon`]: bounded RDFC-1.0 canonicalization.
+//!
+//! The chapter of the documentation on this layer follows.
+#![doc = include_str!("../../../docs/03-records-and-signatures.md")]
+#![deny(missing_docs)]
 
 pub mod canon;
 pub mod clock;

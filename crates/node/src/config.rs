@@ -27,6 +27,10 @@ pub struct NodeConfig {
     /// when it names an IP address, else 127.0.0.1:8080).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    /// The operator's language for the messages the node words itself (SHACL
+    /// violations): a language tag such as `fr` or `de`; English by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// Signing keys; the last one not revoked signs new records.
     #[serde(default)]
     pub keys: Vec<KeyConfig>,
@@ -38,7 +42,7 @@ pub struct NodeConfig {
     pub harvest: ccis_harvest::HarvestConfig,
 }
 
-/// `[server]` in `ccis.toml`. Every limit here has a default; docs/sparql.md
+/// `[server]` in `ccis.toml`. Every limit here has a default; docs/06-sparql.md
 /// ("Limits and abuse") describes each.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]

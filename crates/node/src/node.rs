@@ -140,6 +140,7 @@ impl Node {
             country: options.country.to_ascii_uppercase(),
             base_url: options.base_url.trim_end_matches('/').to_owned(),
             listen: None,
+            language: None,
             keys: vec![KeyConfig {
                 public_key: keys::public_multikey(&key.verifying_key()),
                 secret_key_file: "secret.key".into(),
@@ -231,7 +232,10 @@ impl Node {
 
     fn validator(&self) -> anyhow::Result<&ShapeValidator> {
         if self.validator.get().is_none() {
-            let v = ShapeValidator::new()?;
+            let v = match &self.config.language {
+                Some(language) => ShapeValidator::with_language(language)?,
+                None => ShapeValidator::new()?,
+            };
             let _ = self.validator.set(v);
         }
         self.validator.get().context("shape validator unavailable")
@@ -385,14 +389,14 @@ impl Node {
     /// A harvester for this node's peers (`peers.toml` in its directory), logging
     /// refusals to `refused.jsonl` there.
     pub fn harvester(&self) -> anyhow::Result<ccis_harvest::Harvester> {
-        ccis_harvest::Harvester::new(
+        Ok(ccis_harvest::Harvester::new(
             self.store.clone(),
             &self.config.id,
             &self.config.base_url,
             ccis_integrity::peers::Peers::load_for_node(&self.dir.root)?,
             self.config.harvest.clone(),
             Some(self.dir.root.join("refused.jsonl")),
-        )
+        )?)
     }
 
     /// Signs a stamped record with the node's active key.

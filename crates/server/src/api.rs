@@ -5,6 +5,7 @@
 //! details (`application/problem+json`).
 
 use crate::AppState;
+use crate::problem::Problem;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
@@ -17,10 +18,7 @@ use ccis_node::node::{Outcome, PublishRefused};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-/// Where problem types are described.
-const PROBLEMS: &str = "https://w3id.org/ccis/problems#";
-
-/// An RFC 9457 problem details response.
+/// An RFC 9457 problem details response with a specific title.
 pub fn problem(
     status: StatusCode,
     kind: &str,
@@ -28,20 +26,9 @@ pub fn problem(
     detail: String,
     extra: Value,
 ) -> Response {
-    let mut body = json!({
-        "type": format!("{PROBLEMS}{kind}"),
-        "title": title,
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    if let (Value::Object(map), Value::Object(more)) = (&mut body, extra) {
-        map.extend(more);
-    }
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        body.to_string(),
-    )
+    Problem::new(status, kind, detail)
+        .titled(title)
+        .with_all(extra)
         .into_response()
 }
 
@@ -126,62 +113,73 @@ pub async fn publish(
         Ok(b) => b,
         Err(rejection) => return body_problem(rejection, limit),
     };
-    let media_type = rdf_input::media_type_of(
-        headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok()),
-    );
-    let format = match InputFormat::from_media_type(&media_type) {
-        Some(f @ (InputFormat::Turtle | InputFormat::NTriples | InputFormat::JsonLd)) => f,
-        _ => {
-            return problem(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
-                format!(
-                    "send text/turtle, application/n-triples or application/ld+json, not {media_type:?}"
-                ),
-                json!({}),
-            );
-        }
+    let format = match body_format(&headers) {
+        Ok(f) => f,
+        Err(problem) => return problem.into_response(),
     };
     let node = state.node.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         let node = node
             .lock()
             .map_err(|_| anyhow::anyhow!("a writer panicked; restart the node"))?;
-        let base = format!("{}/", node.config.base_url);
-        let quads = rdf_input::parse(
-            &body,
-            format,
-            Some(&base),
-            "request body",
-            &PinnedContexts::default(),
-        )?;
-        let records = record::split_into_records_with(
-            quads,
-            &node.config.base_url,
-            &node.config.harvest.record_limits(),
-        )?;
-        if records.is_empty() {
-            anyhow::bail!("the body holds no record of this node ({base}records/…)");
-        }
+        let records = records_of(&node, &body, format)?;
         node.publish(records)
     })
     .await;
-    let published = match outcome {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => return publish_problem(&e),
-        Err(e) => {
-            return problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                e.to_string(),
-                json!({}),
-            );
-        }
-    };
+    match outcome {
+        Ok(Ok(published)) => published_response(&published),
+        Ok(Err(e)) => publish_problem(&e),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+/// The RDF format of a request body, from its `Content-Type`.
+fn body_format(headers: &HeaderMap) -> Result<InputFormat, Problem> {
+    let media_type = rdf_input::media_type_of(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    match InputFormat::from_media_type(&media_type) {
+        Some(f @ (InputFormat::Turtle | InputFormat::NTriples | InputFormat::JsonLd)) => Ok(f),
+        _ => Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            format!(
+                "send text/turtle, application/n-triples or application/ld+json, not {media_type:?}"
+            ),
+        )),
+    }
+}
+
+/// The records of this node in a request body.
+fn records_of(
+    node: &ccis_node::node::Node,
+    body: &[u8],
+    format: InputFormat,
+) -> anyhow::Result<Vec<record::Record>> {
+    let base = format!("{}/", node.config.base_url);
+    let quads = rdf_input::parse(
+        body,
+        format,
+        Some(&base),
+        "request body",
+        &PinnedContexts::default(),
+    )?;
+    let records = record::split_into_records_with(
+        quads,
+        &node.config.base_url,
+        &node.config.harvest.record_limits(),
+    )?;
+    if records.is_empty() {
+        anyhow::bail!("the body holds no record of this node ({base}records/…)");
+    }
+    Ok(records)
+}
+
+/// `201` (something changed, `Location` of the first changed record) or
+/// `200`, with each record's IRI, version and outcome.
+fn published_response(published: &[ccis_node::node::Published]) -> Response {
     let changed = published
         .iter()
         .find(|p| p.outcome != Outcome::Unchanged)
@@ -254,13 +252,7 @@ fn publish_problem(e: &anyhow::Error) -> Response {
 /// `DELETE /api/records/{slug}`: withdraws a record (signed tombstone, next version).
 pub async fn withdraw(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
     if !record::is_slug(&slug) {
-        return problem(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "No such record",
-            format!("{slug:?} is not a record slug"),
-            json!({}),
-        );
+        return Problem::not_found(format!("{slug:?} is not a record slug")).into_response();
     }
     let iri = state.config.record_iri(&slug);
     let node = state.node.clone();
@@ -286,33 +278,23 @@ pub async fn withdraw(State(state): State<AppState>, Path(slug): Path<String>) -
             json!({ "iri": p.iri, "version": p.version, "outcome": "withdrawn" }).to_string(),
         )
             .into_response(),
-        Ok(Ok(Err(StatusCode::NOT_FOUND))) => problem(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "No such record",
-            format!("<{iri}> is not stored on this node"),
-            json!({}),
-        ),
-        Ok(Ok(Err(status))) => problem(
+        Ok(Ok(Err(StatusCode::NOT_FOUND))) => {
+            Problem::not_found(format!("<{iri}> is not stored on this node")).into_response()
+        }
+        Ok(Ok(Err(status))) => Problem::new(
             status,
             "already-withdrawn",
-            "Already withdrawn",
             format!("<{iri}> is already withdrawn"),
-            json!({}),
-        ),
-        Ok(Err(e)) => problem(
+        )
+        .titled("Already withdrawn")
+        .into_response(),
+        Ok(Err(e)) => Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "refused",
-            "Withdrawal refused",
             format!("{e:#}"),
-            json!({}),
-        ),
-        Err(e) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-            e.to_string(),
-            json!({}),
-        ),
+        )
+        .titled("Withdrawal refused")
+        .into_response(),
+        Err(e) => Problem::internal(e).into_response(),
     }
 }

@@ -1,6 +1,7 @@
 //! `GET /`: the web catalogue for people, in the language they ask for.
 
 use crate::AppState;
+use crate::problem::Problem;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -149,7 +150,19 @@ pub async fn index(
         .unwrap_or(0)
         .min(MAX_PAGE);
     let store = state.store.clone();
-    let query = format!(
+    let query = page_query(&state, &lang, page);
+    let rows = tokio::task::spawn_blocking(move || read_rows(&store, &query)).await;
+    match rows {
+        Ok(Ok(rows)) => render(&state, lang, page, &rows),
+        Ok(Err(e)) => Problem::internal(format!("{e:#}")).into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+/// The SPARQL query of one page of the catalogue: records with their title,
+/// kind (in `lang`), origin and status.
+fn page_query(state: &AppState, lang: &str, page: u64) -> String {
+    format!(
         "SELECT ?r ?title ?classLabel ?origin ?status WHERE {{
            {{ SELECT ?r ?origin ?status WHERE {{ GRAPH <{cat}> {{ ?cr <{topic}> ?r ; <{origin}> ?node ; <{status}> ?status OPTIONAL {{ ?node <{identifier}> ?id }} }} BIND(COALESCE(?id, ?node) AS ?origin) }}
               ORDER BY ?r LIMIT {limit} OFFSET {offset} }}
@@ -165,36 +178,36 @@ pub async fn index(
         vocabulary = ccis_store::VOCABULARY_GRAPH,
         limit = PER_PAGE + 1,
         offset = page.saturating_mul(PER_PAGE),
-    );
-    let rows = tokio::task::spawn_blocking(move || -> anyhow::Result<BTreeMap<String, Row>> {
-        let mut rows: BTreeMap<String, Row> = BTreeMap::new();
-        if let QueryResults::Solutions(solutions) = store.query(&query)? {
-            for s in solutions {
-                let s = s?;
-                let Some((iri, _)) = text(s.get("r")) else {
-                    continue;
-                };
-                let row = rows.entry(iri).or_default();
-                if let Some((t, l)) = text(s.get("title")) {
-                    row.titles.insert(l, t);
-                }
-                if let Some((c, _)) = text(s.get("classLabel")) {
-                    row.class_label = Some(c);
-                }
-                if let Some((o, _)) = text(s.get("origin")) {
-                    row.origin = o;
-                }
-                row.withdrawn = text(s.get("status")).is_some_and(|(st, _)| st == "withdrawn");
+    )
+}
+
+/// The rows of a catalogue page, by record IRI.
+fn read_rows(store: &ccis_store::NodeStore, query: &str) -> anyhow::Result<BTreeMap<String, Row>> {
+    let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+    if let QueryResults::Solutions(solutions) = store.query(query)? {
+        for s in solutions {
+            let s = s?;
+            let Some((iri, _)) = text(s.get("r")) else {
+                continue;
+            };
+            let row = rows.entry(iri).or_default();
+            if let Some((t, l)) = text(s.get("title")) {
+                row.titles.insert(l, t);
             }
+            if let Some((c, _)) = text(s.get("classLabel")) {
+                row.class_label = Some(c);
+            }
+            if let Some((o, _)) = text(s.get("origin")) {
+                row.origin = o;
+            }
+            row.withdrawn = text(s.get("status")).is_some_and(|(st, _)| st == "withdrawn");
         }
-        Ok(rows)
-    })
-    .await;
-    let rows = match rows {
-        Ok(Ok(rows)) => rows,
-        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")).into_response(),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    };
+    }
+    Ok(rows)
+}
+
+/// The HTML of a catalogue page.
+fn render(state: &AppState, lang: String, page: u64, rows: &BTreeMap<String, Row>) -> Response {
     let w = words(&lang);
     let has_next = rows.len() as u64 > PER_PAGE;
     let mut html = format!(
@@ -216,25 +229,7 @@ pub async fn index(
         escape(w.origin)
     ));
     for (iri, row) in rows.iter().take(PER_PAGE as usize) {
-        let title = row
-            .titles
-            .get(&lang)
-            .or_else(|| row.titles.get("en"))
-            .or_else(|| row.titles.values().next())
-            .cloned()
-            .unwrap_or_else(|| iri.clone());
-        let (class, suffix) = if row.withdrawn {
-            (" class=\"withdrawn\"", format!(" ({})", w.withdrawn))
-        } else {
-            ("", String::new())
-        };
-        html.push_str(&format!(
-            "<tr><td><a{class} href=\"{href}\">{t}</a>{suffix}</td><td>{k}</td><td>{o}</td></tr>",
-            href = escape(iri),
-            t = escape(&title),
-            k = escape(row.class_label.as_deref().unwrap_or("")),
-            o = escape(&row.origin),
-        ));
+        html.push_str(&table_row(iri, row, &lang, &w));
     }
     html.push_str("</table><p>");
     if page > 0 {
@@ -262,4 +257,27 @@ pub async fn index(
         html,
     )
         .into_response()
+}
+
+/// One record's row of the catalogue table.
+fn table_row(iri: &str, row: &Row, lang: &str, w: &Words) -> String {
+    let title = row
+        .titles
+        .get(lang)
+        .or_else(|| row.titles.get("en"))
+        .or_else(|| row.titles.values().next())
+        .cloned()
+        .unwrap_or_else(|| iri.to_owned());
+    let (class, suffix) = if row.withdrawn {
+        (" class=\"withdrawn\"", format!(" ({})", w.withdrawn))
+    } else {
+        ("", String::new())
+    };
+    format!(
+        "<tr><td><a{class} href=\"{href}\">{t}</a>{suffix}</td><td>{k}</td><td>{o}</td></tr>",
+        href = escape(iri),
+        t = escape(&title),
+        k = escape(row.class_label.as_deref().unwrap_or("")),
+        o = escape(&row.origin),
+    )
 }

@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::negotiate::choose;
+use crate::problem::Problem;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -135,25 +136,13 @@ fn respond(
     response
 }
 
-fn failure(status: StatusCode, message: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message,
-    )
-        .into_response()
-}
-
 fn negotiate(headers: &HeaderMap) -> Option<&'static str> {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     choose(accept, OFFERED)
 }
 
 fn not_acceptable() -> Response {
-    failure(
-        StatusCode::NOT_ACCEPTABLE,
-        format!("acceptable media types: {}", OFFERED.join(", ")),
-    )
+    Problem::not_acceptable(OFFERED).into_response()
 }
 
 /// `GET /feed`: the event stream description.
@@ -166,7 +155,7 @@ pub async fn stream(State(state): State<AppState>, headers: HeaderMap) -> Respon
             let etag = etag_of(0, media_type, &bytes);
             respond(&headers, media_type, &etag, SHORT, Arc::new(bytes))
         }
-        Err(e) => failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => Problem::internal(e.to_string()).into_response(),
     }
 }
 
@@ -177,7 +166,7 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Response {
     let Ok(index) = index.parse::<u64>() else {
-        return failure(StatusCode::NOT_FOUND, format!("no feed page {index:?}"));
+        return Problem::not_found(format!("no feed page {index:?}")).into_response();
     };
     let Some(media_type) = negotiate(&headers) else {
         return not_acceptable();
@@ -213,11 +202,10 @@ pub async fn page(
             let cache_control = if full { IMMUTABLE } else { SHORT };
             respond(&headers, media_type, &etag, cache_control, bytes)
         }
-        Ok(Ok(None)) => failure(
-            StatusCode::NOT_FOUND,
-            format!("the feed has no page {index} yet"),
-        ),
-        Ok(Err(e)) => failure(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
-        Err(e) => failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(Ok(None)) => {
+            Problem::not_found(format!("the feed has no page {index} yet")).into_response()
+        }
+        Ok(Err(e)) => Problem::internal(format!("{e:#}")).into_response(),
+        Err(e) => Problem::internal(e.to_string()).into_response(),
     }
 }

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::any::Any;
@@ -77,13 +77,10 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_default();
     tracing::error!(panic = %what, "a request handler panicked");
-    let mut response = crate::api::problem(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "Internal Server Error",
-        "the server failed on this request; it goes on serving others".to_owned(),
-        serde_json::json!({}),
-    );
+    let mut response = crate::problem::Problem::internal(
+        "the server failed on this request; it goes on serving others",
+    )
+    .into_response();
     response.headers_mut().insert(
         HeaderName::from_static("cache-control"),
         HeaderValue::from_static("no-store"),

@@ -1,5 +1,10 @@
 //! The node's HTTP server (axum): web catalogue, records, node description,
 //! vocabulary, LDES feed, read-only SPARQL and the operator API.
+//!
+//! The chapter of the documentation on this layer follows.
+#![doc = include_str!("../../../docs/06-sparql.md")]
+#![doc = include_str!("../../../docs/05-limits.md")]
+#![deny(missing_docs)]
 
 mod api;
 mod catalogue;
@@ -10,6 +15,7 @@ mod listen;
 mod negotiate;
 mod pool;
 pub mod prescan;
+pub mod problem;
 mod resources;
 mod service;
 mod sparql;
@@ -28,6 +34,7 @@ use ccis_integrity::peers::Peers;
 use ccis_node::config::NodeConfig;
 use ccis_node::node::Node;
 use ccis_store::NodeStore;
+use problem::Problem;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -195,7 +202,9 @@ pub fn router(state: AppState) -> Router {
         .route("/vocab/{file}", get(resources::vocab))
         .route("/style.css", get(harden::stylesheet))
         .merge(open)
-        .merge(operator);
+        .merge(operator)
+        .fallback(problem::no_such_path)
+        .layer(axum::middleware::from_fn(problem::every_error_is_a_problem));
     harden::layers(routes)
         .layer(
             // One log line per request: method, path, status, duration.
@@ -221,12 +230,8 @@ async fn status(
     .await
     {
         Ok(Ok(s)) => axum::Json(s).into_response(),
-        Ok(Err(e)) => (
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("{e:#}"),
-        )
-            .into_response(),
-        Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Ok(Err(e)) => Problem::internal(format!("{e:#}")).into_response(),
+        Err(e) => Problem::internal(e).into_response(),
     }
 }
 

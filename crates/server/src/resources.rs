@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::negotiate::choose;
+use crate::problem::Problem;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,6 +10,7 @@ use ccis_integrity::export::{ExportFormat, serialize_records};
 use ccis_integrity::keys;
 use ccis_model::record;
 use ccis_model::vocab;
+use ccis_node::config::{KeyConfig, NodeConfig};
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxrdf::vocab::{rdf, xsd};
 use oxrdf::{Literal, NamedNode, Triple};
@@ -36,20 +38,8 @@ fn body(status: StatusCode, media_type: &str, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message.into(),
-    )
-        .into_response()
-}
-
 fn not_acceptable(offered: &[&str]) -> Response {
-    error(
-        StatusCode::NOT_ACCEPTABLE,
-        format!("acceptable media types: {}", offered.join(", ")),
-    )
+    Problem::not_acceptable(offered).into_response()
 }
 
 fn turtle(triples: &[Triple]) -> anyhow::Result<Vec<u8>> {
@@ -80,7 +70,7 @@ pub async fn record(
     headers: HeaderMap,
 ) -> Response {
     if !record::is_slug(&slug) {
-        return error(StatusCode::NOT_FOUND, "no such record");
+        return Problem::not_found("no such record").into_response();
     }
     let iri = NamedNode::new_unchecked(state.config.record_iri(&slug));
     let store = state.store.clone();
@@ -88,13 +78,10 @@ pub async fn record(
     let signed = match tokio::task::spawn_blocking(move || store.get(&lookup)).await {
         Ok(Ok(Some(signed))) => signed,
         Ok(Ok(None)) => {
-            return error(
-                StatusCode::NOT_FOUND,
-                format!("no record <{}>", iri.as_str()),
-            );
+            return Problem::not_found(format!("no record <{}>", iri.as_str())).into_response();
         }
-        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(Err(e)) => return Problem::internal(e.to_string()).into_response(),
+        Err(e) => return Problem::internal(e.to_string()).into_response(),
     };
     let status = if signed.record.is_withdrawn() {
         StatusCode::GONE
@@ -129,7 +116,7 @@ pub async fn record(
     };
     match result {
         Ok(bytes) => body(status, chosen, bytes),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => Problem::internal(e.to_string()).into_response(),
     }
 }
 
@@ -137,82 +124,11 @@ pub async fn record(
 pub async fn node(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let c = &state.config;
     let me = NamedNode::new_unchecked(format!("{}/node", c.base_url));
-    let sec = |local: &str| NamedNode::new_unchecked(format!("{}{local}", vocab::SEC));
-    let mut triples = vec![
-        Triple::new(
-            me.clone(),
-            rdf::TYPE,
-            NamedNode::new_unchecked(format!("{}Organization", vocab::SCHEMA)),
-        ),
-        Triple::new(
-            me.clone(),
-            vocab::DCT_IDENTIFIER,
-            Literal::new_simple_literal(&c.id),
-        ),
-        Triple::new(
-            me.clone(),
-            NamedNode::new_unchecked(format!("{}name", vocab::SCHEMA)),
-            Literal::new_simple_literal(&c.name),
-        ),
-        Triple::new(
-            me.clone(),
-            vocab::DCT_SPATIAL,
-            NamedNode::new_unchecked(c.country_iri()),
-        ),
-        Triple::new(
-            me.clone(),
-            NamedNode::new_unchecked(format!("{}url", vocab::SCHEMA)),
-            NamedNode::new_unchecked(&c.base_url),
-        ),
-        Triple::new(
-            me.clone(),
-            NamedNode::new_unchecked(format!("{}catalog", vocab::DCAT)),
-            state.store.catalogue().clone(),
-        ),
-        Triple::new(
-            state.store.catalogue().clone(),
-            rdf::TYPE,
-            vocab::DCAT_CATALOG,
-        ),
-        Triple::new(
-            state.store.catalogue().clone(),
-            vocab::DCT_PUBLISHER,
-            me.clone(),
-        ),
-    ];
+    let mut triples = node_triples(c, &me, state.store.catalogue());
     for key in &c.keys {
-        let Ok(public) = keys::parse_public_multikey(&key.public_key) else {
-            continue;
-        };
-        let vm = NamedNode::new_unchecked(keys::verification_method(&public));
-        triples.push(Triple::new(me.clone(), sec("assertionMethod"), vm.clone()));
-        triples.push(Triple::new(vm.clone(), rdf::TYPE, sec("Multikey")));
-        triples.push(Triple::new(vm.clone(), sec("controller"), me.clone()));
-        triples.push(Triple::new(
-            vm.clone(),
-            sec("publicKeyMultibase"),
-            Literal::new_typed_literal(&key.public_key, vocab::SEC_MULTIBASE),
-        ));
-        triples.push(Triple::new(
-            vm.clone(),
-            NamedNode::new_unchecked(format!("{}validFrom", vocab::CCIS)),
-            Literal::new_typed_literal(&key.valid_from, xsd::DATE_TIME),
-        ));
-        if let Some(until) = &key.valid_until {
-            triples.push(Triple::new(
-                vm.clone(),
-                sec("expires"),
-                Literal::new_typed_literal(until, xsd::DATE_TIME),
-            ));
-        }
-        if key.revoked {
-            triples.push(Triple::new(
-                vm.clone(),
-                sec("revoked"),
-                Literal::new_typed_literal(&key.valid_from, xsd::DATE_TIME),
-            ));
-        }
+        key_triples(key, &me, &mut triples);
     }
+
     let offered = [TURTLE, NTRIPLES, JSONLD, HTML];
     let Some(chosen) = choose(accept(&headers), &offered) else {
         return not_acceptable(&offered);
@@ -243,7 +159,81 @@ pub async fn node(State(state): State<AppState>, headers: HeaderMap) -> Response
     };
     match result {
         Ok(bytes) => body(StatusCode::OK, chosen, bytes),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => Problem::internal(e.to_string()).into_response(),
+    }
+}
+
+/// The triples describing the node: identity, country, URL and catalogue.
+fn node_triples(c: &NodeConfig, me: &NamedNode, catalogue: &NamedNode) -> Vec<Triple> {
+    vec![
+        Triple::new(
+            me.clone(),
+            rdf::TYPE,
+            NamedNode::new_unchecked(format!("{}Organization", vocab::SCHEMA)),
+        ),
+        Triple::new(
+            me.clone(),
+            vocab::DCT_IDENTIFIER,
+            Literal::new_simple_literal(&c.id),
+        ),
+        Triple::new(
+            me.clone(),
+            NamedNode::new_unchecked(format!("{}name", vocab::SCHEMA)),
+            Literal::new_simple_literal(&c.name),
+        ),
+        Triple::new(
+            me.clone(),
+            vocab::DCT_SPATIAL,
+            NamedNode::new_unchecked(c.country_iri()),
+        ),
+        Triple::new(
+            me.clone(),
+            NamedNode::new_unchecked(format!("{}url", vocab::SCHEMA)),
+            NamedNode::new_unchecked(&c.base_url),
+        ),
+        Triple::new(
+            me.clone(),
+            NamedNode::new_unchecked(format!("{}catalog", vocab::DCAT)),
+            catalogue.clone(),
+        ),
+        Triple::new(catalogue.clone(), rdf::TYPE, vocab::DCAT_CATALOG),
+        Triple::new(catalogue.clone(), vocab::DCT_PUBLISHER, me.clone()),
+    ]
+}
+
+/// The triples of one of the node's keys as a Multikey verification method.
+fn key_triples(key: &KeyConfig, me: &NamedNode, triples: &mut Vec<Triple>) {
+    let sec = |local: &str| NamedNode::new_unchecked(format!("{}{local}", vocab::SEC));
+    let Ok(public) = keys::parse_public_multikey(&key.public_key) else {
+        return;
+    };
+    let vm = NamedNode::new_unchecked(keys::verification_method(&public));
+    triples.push(Triple::new(me.clone(), sec("assertionMethod"), vm.clone()));
+    triples.push(Triple::new(vm.clone(), rdf::TYPE, sec("Multikey")));
+    triples.push(Triple::new(vm.clone(), sec("controller"), me.clone()));
+    triples.push(Triple::new(
+        vm.clone(),
+        sec("publicKeyMultibase"),
+        Literal::new_typed_literal(&key.public_key, vocab::SEC_MULTIBASE),
+    ));
+    triples.push(Triple::new(
+        vm.clone(),
+        NamedNode::new_unchecked(format!("{}validFrom", vocab::CCIS)),
+        Literal::new_typed_literal(&key.valid_from, xsd::DATE_TIME),
+    ));
+    if let Some(until) = &key.valid_until {
+        triples.push(Triple::new(
+            vm.clone(),
+            sec("expires"),
+            Literal::new_typed_literal(until, xsd::DATE_TIME),
+        ));
+    }
+    if key.revoked {
+        triples.push(Triple::new(
+            vm.clone(),
+            sec("revoked"),
+            Literal::new_typed_literal(&key.valid_from, xsd::DATE_TIME),
+        ));
     }
 }
 
@@ -258,6 +248,6 @@ pub async fn vocab(Path(file): Path<String>) -> Response {
             };
             (StatusCode::OK, [(header::CONTENT_TYPE, media_type)], *text).into_response()
         }
-        None => error(StatusCode::NOT_FOUND, format!("no vocabulary file {file}")),
+        None => Problem::not_found(format!("no vocabulary file {file}")).into_response(),
     }
 }

@@ -3,6 +3,7 @@
 use crate::AppState;
 use crate::eval::{self, Answer, EVALUATION_STACK, Failure};
 use crate::prescan;
+use crate::problem::Problem;
 use crate::worker;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -15,26 +16,20 @@ use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 
 fn problem(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Response {
-    crate::api::problem(status, kind, title, detail.into(), json!({}))
+    Problem::new(status, kind, detail)
+        .titled(title)
+        .into_response()
 }
 
 fn failure(f: Failure) -> Response {
-    let title = f.status().canonical_reason().unwrap_or("Error").to_owned();
-    problem(f.status(), &f.kind, &title, f.detail)
+    Problem::new(f.status(), &f.kind, f.detail).into_response()
 }
 
 /// A 503 that tells the client when to try again.
 fn unavailable(kind: &str, detail: String) -> Response {
-    let mut response = problem(
-        StatusCode::SERVICE_UNAVAILABLE,
-        kind,
-        "Service Unavailable",
-        detail,
-    );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-    response
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, kind, detail)
+        .retry_after(1)
+        .into_response()
 }
 
 /// `GET /sparql?query=…`; without a query, the service description.
@@ -126,13 +121,11 @@ fn service_description(state: &AppState) -> Response {
 async fn run(state: AppState, query: String, headers: HeaderMap) -> Response {
     let options = state.options.clone();
     if let Err(refused) = prescan::check(&query, options.max_query_bytes, options.max_query_depth) {
-        return crate::api::problem(
-            StatusCode::BAD_REQUEST,
-            "query-limit",
-            "Query over a limit",
-            refused.to_string(),
-            json!({ "limit": refused.limit_name(), "value": refused.limit() }),
-        );
+        return Problem::new(StatusCode::BAD_REQUEST, "query-limit", refused.to_string())
+            .titled("Query over a limit")
+            .with("limit", json!(refused.limit_name()))
+            .with("value", json!(refused.limit()))
+            .into_response();
     }
     let accept = headers
         .get(header::ACCEPT)

@@ -117,7 +117,12 @@ impl NodeStore {
         let cr = self.catalogue_record(record);
         let quads: Vec<Quad> = self
             .store
-            .quads_for_pattern(Some(cr.as_ref().into()), None, None, Some(self.catalogue_graph()))
+            .quads_for_pattern(
+                Some(cr.as_ref().into()),
+                None,
+                None,
+                Some(self.catalogue_graph()),
+            )
             .collect::<Result<_, _>>()
             .map_err(read())?;
         if quads.is_empty() {
@@ -198,7 +203,10 @@ impl NodeStore {
             None,
             Some(self.catalogue_graph()),
         ) {
-            let q = q.map_err(StoreError::read("the catalogued records", self.catalogue.as_str()))?;
+            let q = q.map_err(StoreError::read(
+                "the catalogued records",
+                self.catalogue.as_str(),
+            ))?;
             if let Term::NamedNode(r) = q.object {
                 records.push(r);
             }
@@ -289,7 +297,12 @@ impl NodeStore {
     ) -> Result<Vec<Quad>, StorageError> {
         let cr = self.catalogue_record(record);
         reader
-            .quads(Some(cr.as_ref().into()), None, None, Some(self.catalogue_graph()))
+            .quads(
+                Some(cr.as_ref().into()),
+                None,
+                None,
+                Some(self.catalogue_graph()),
+            )
             .collect()
     }
 
@@ -353,8 +366,16 @@ impl NodeStore {
             quads.push(Quad::new(cr.clone(), p, o, cat.clone()));
         }
         let links = [
-            (provenance.origin.into(), vocab::DCT_IDENTIFIER, Literal::new_simple_literal(&meta.origin).into()),
-            (self.catalogue.clone().into(), rdf::TYPE, vocab::DCAT_CATALOG.into()),
+            (
+                provenance.origin.into(),
+                vocab::DCT_IDENTIFIER,
+                Literal::new_simple_literal(&meta.origin).into(),
+            ),
+            (
+                self.catalogue.clone().into(),
+                rdf::TYPE,
+                vocab::DCAT_CATALOG.into(),
+            ),
             (self.catalogue.clone().into(), vocab::DCAT_RECORD, cr.into()),
             (iri.clone().into(), vocab::SEC_PROOF, pg.into()),
         ];

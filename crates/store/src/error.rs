@@ -54,7 +54,9 @@ pub enum StoreError {
         cause: oxigraph::store::StorageError,
     },
     /// Oxigraph's bulk loader failed; nothing of the batch was written.
-    #[error("bulk load of {versions} versions harvested from {peer} failed; nothing was written: {cause}")]
+    #[error(
+        "bulk load of {versions} versions harvested from {peer} failed; nothing was written: {cause}"
+    )]
     BulkLoad {
         /// The peer harvested.
         peer: String,
@@ -85,7 +87,9 @@ pub enum StoreError {
     },
     /// A record IRI that is not `{base}/records/{slug}`: no origin node can
     /// be named for it.
-    #[error("<{record}> is not a record IRI ({{base}}/records/{{slug}}): its origin node cannot be named")]
+    #[error(
+        "<{record}> is not a record IRI ({{base}}/records/{{slug}}): its origin node cannot be named"
+    )]
     NotARecordIri {
         /// The IRI.
         record: String,

@@ -318,9 +318,10 @@ impl NodeStore {
 
     /// Page `index` of the feed as stored: `None` if it is not open yet.
     pub fn feed_page(&self, index: u64) -> Result<Option<FeedPage>, StoreError> {
-        let bounds = self
-            .page_bounds(index)
-            .map_err(StoreError::read(format!("where feed page {index} starts"), self.feed.as_str()))?;
+        let bounds = self.page_bounds(index).map_err(StoreError::read(
+            format!("where feed page {index} starts"),
+            self.feed.as_str(),
+        ))?;
         let Some((from, to, full)) = bounds else {
             return Ok(None);
         };
@@ -465,7 +466,10 @@ impl NodeStore {
     /// The member count and page size read together, from one snapshot.
     pub fn feed_state(&self) -> Result<(u64, u64), StoreError> {
         self.read(|r| Ok((self.member_count_in(r)?, self.page_size_in(r)?)))
-            .map_err(StoreError::read("the member count and page size", self.feed.as_str()))
+            .map_err(StoreError::read(
+                "the member count and page size",
+                self.feed.as_str(),
+            ))
     }
 
     /// The members at positions `from..to`, in order.
@@ -484,7 +488,10 @@ impl NodeStore {
                 )
                 .next()
                 .transpose()
-                .map_err(StoreError::read(format!("the member at position {position}"), graph))?;
+                .map_err(StoreError::read(
+                    format!("the member at position {position}"),
+                    graph,
+                ))?;
             let inconsistent = |problem| StoreError::FeedLog {
                 graph: graph.to_owned(),
                 position,

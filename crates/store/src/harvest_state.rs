@@ -84,10 +84,11 @@ impl NodeStore {
 
     /// The stored state of a peer (default if never harvested).
     pub fn peer_state(&self, peer: &str) -> Result<PeerState, StoreError> {
-        self.peer_state_in(&self.store, peer).map_err(StoreError::read(
-            format!("the harvest state of {peer}"),
-            self.harvest_graph().as_str(),
-        ))
+        self.peer_state_in(&self.store, peer)
+            .map_err(StoreError::read(
+                format!("the harvest state of {peer}"),
+                self.harvest_graph().as_str(),
+            ))
     }
 
     /// The state of a peer as `reader` sees it: the highest revision.

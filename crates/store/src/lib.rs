@@ -16,7 +16,9 @@
 //! log in one atomic write (a transaction, or one bulk load); writers take
 //! turns through one lock. What harvest, feed and server need of a store is
 //! the [`RecordStore`] trait, so that another backend can stand in for this one.
-
+//!
+//! The chapter of the documentation on this layer follows.
+#![doc = include_str!("../../../docs/01-architecture.md")]
 #![deny(missing_docs)]
 
 mod backend;
@@ -291,11 +293,9 @@ impl NodeStore {
 
     /// Waits for the writer's turn.
     fn writer_turn(&self) -> Result<std::sync::MutexGuard<'_, ()>, StoreError> {
-        self.writer
-            .lock()
-            .map_err(|_| StoreError::WriterPanicked {
-                catalogue: self.catalogue.as_str().to_owned(),
-            })
+        self.writer.lock().map_err(|_| StoreError::WriterPanicked {
+            catalogue: self.catalogue.as_str().to_owned(),
+        })
     }
 }
 

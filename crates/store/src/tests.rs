@@ -41,10 +41,7 @@ fn harvested(s: &SignedRecord, origin: &str, peer_base: &str) -> (SignedRecord, 
         stored_at: "2026-11-21T10:00:00Z".into(),
         verified_with: VM.into(),
         // Not what `signed_nquads` would give: the store keeps what it is given.
-        signed_nquads: Some(format!(
-            "{}# as verified\n",
-            signed_nquads(s).unwrap()
-        )),
+        signed_nquads: Some(format!("{}# as verified\n", signed_nquads(s).unwrap())),
     };
     (s.clone(), meta)
 }
@@ -59,10 +56,19 @@ fn store(dir: &tempfile::TempDir) -> NodeStore {
 /// the traits read back.
 fn put_and_read_back(store: &dyn RecordStore, bulk_min: usize, by_bulk_loader: bool) {
     let items: Vec<_> = (0..5)
-        .map(|n| harvested(&signed("https://fr.example", &format!("tool-{n}"), 1), "fr", "https://relay.example"))
+        .map(|n| {
+            harvested(
+                &signed("https://fr.example", &format!("tool-{n}"), 1),
+                "fr",
+                "https://relay.example",
+            )
+        })
         .collect();
     let mut state = PeerState::default();
-    let refused = vec![refusal_key("https://fr.example/records/bad/versions/1", "zbad")];
+    let refused = vec![refusal_key(
+        "https://fr.example/records/bad/versions/1",
+        "zbad",
+    )];
     let written = store
         .put_harvested_refusing(&items, "relay", &mut state, &refused, bulk_min)
         .unwrap();
@@ -82,7 +88,10 @@ fn put_and_read_back(store: &dyn RecordStore, bulk_min: usize, by_bulk_loader: b
         let iri = &s.record.iri;
         let back = store.get(iri).unwrap().unwrap();
         assert_eq!(back.record, s.record);
-        assert_eq!(back.proof.proof_value().unwrap(), s.proof.proof_value().unwrap());
+        assert_eq!(
+            back.proof.proof_value().unwrap(),
+            s.proof.proof_value().unwrap()
+        );
         let entry = store.entry(iri).unwrap().unwrap();
         assert_eq!(entry.version, 1);
         assert_eq!(entry.status, "current");
@@ -94,7 +103,10 @@ fn put_and_read_back(store: &dyn RecordStore, bulk_min: usize, by_bulk_loader: b
         assert!(store.has_member(&member).unwrap());
         let pv = s.proof.proof_value().unwrap();
         assert_eq!(store.member_has_proof(&member, pv).unwrap(), Some(true));
-        assert_eq!(store.member_has_proof(&member, "zother").unwrap(), Some(false));
+        assert_eq!(
+            store.member_has_proof(&member, "zother").unwrap(),
+            Some(false)
+        );
         let latest = store.latest_member(iri).unwrap().unwrap();
         assert_eq!(Some(&latest.signed_nquads), meta.signed_nquads.as_ref());
     }
@@ -102,7 +114,12 @@ fn put_and_read_back(store: &dyn RecordStore, bulk_min: usize, by_bulk_loader: b
     assert!(store.get(&absent).unwrap().is_none());
     assert!(store.entry(&absent).unwrap().is_none());
     assert!(!store.has_member(&member_iri(absent.as_str(), 1)).unwrap());
-    assert_eq!(store.member_has_proof(&member_iri(absent.as_str(), 1), "z").unwrap(), None);
+    assert_eq!(
+        store
+            .member_has_proof(&member_iri(absent.as_str(), 1), "z")
+            .unwrap(),
+        None
+    );
 
     // The feed: 5 members on pages of 3, exactly as verified, in order.
     assert_eq!(store.feed_state().unwrap(), (5, 3));
@@ -120,7 +137,13 @@ fn put_and_read_back(store: &dyn RecordStore, bulk_min: usize, by_bulk_loader: b
         assert_eq!(m.version, 1);
         assert_eq!(Some(&m.signed_nquads), meta.signed_nquads.as_ref());
     }
-    assert_eq!(store.members(1, 3).unwrap(), served[1..3].iter().map(|m| (*m).clone()).collect::<Vec<_>>());
+    assert_eq!(
+        store.members(1, 3).unwrap(),
+        served[1..3]
+            .iter()
+            .map(|m| (*m).clone())
+            .collect::<Vec<_>>()
+    );
     let entries = store.entries().unwrap();
     assert_eq!(entries.len(), 5);
     assert!(entries.windows(2).all(|w| w[0].record < w[1].record));
@@ -147,8 +170,16 @@ fn a_new_version_replaces_the_stored_one_and_both_stay_in_the_feed() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir);
     let dyn_store: &dyn RecordStore = &store;
-    let v1 = harvested(&signed("https://fr.example", "tool", 1), "fr", "https://fr.example");
-    let v2 = harvested(&signed("https://fr.example", "tool", 2), "fr", "https://fr.example");
+    let v1 = harvested(
+        &signed("https://fr.example", "tool", 1),
+        "fr",
+        "https://fr.example",
+    );
+    let v2 = harvested(
+        &signed("https://fr.example", "tool", 2),
+        "fr",
+        "https://fr.example",
+    );
     let mut state = PeerState::default();
     dyn_store
         .put_harvested(std::slice::from_ref(&v1), "fr", &mut state, 1)
@@ -173,7 +204,12 @@ fn a_new_version_replaces_the_stored_one_and_both_stay_in_the_feed() {
     // One catalogue record, one origin id, one version statement.
     let versions = store
         .oxigraph()
-        .quads_for_pattern(None, Some(vocab::VERSION), None, Some(GraphNameRef::NamedNode(store.catalogue().as_ref())))
+        .quads_for_pattern(
+            None,
+            Some(vocab::VERSION),
+            None,
+            Some(GraphNameRef::NamedNode(store.catalogue().as_ref())),
+        )
         .count();
     assert_eq!(versions, 1);
 }
@@ -207,23 +243,56 @@ fn provenance_is_written_as_iris_and_the_origin_keeps_its_id() {
     store.put_all(&[(own.clone(), own_meta)]).unwrap();
     let mut state = PeerState::default();
     store
-        .put_harvested(&[harvested(&signed("https://fr.example", "tool", 1), "fr", "https://eu.example")], "eu", &mut state, 1)
+        .put_harvested(
+            &[harvested(
+                &signed("https://fr.example", "tool", 1),
+                "fr",
+                "https://eu.example",
+            )],
+            "eu",
+            &mut state,
+            1,
+        )
         .unwrap();
 
     let iri = |s: &str| Term::NamedNode(NamedNode::new_unchecked(s));
     let mut origins = catalogue_objects(&store, vocab::ORIGIN_NODE);
     origins.sort_by_key(|t| t.to_string());
-    assert_eq!(origins, [iri("https://fr.example/node"), iri("https://lv.example/node")]);
+    assert_eq!(
+        origins,
+        [
+            iri("https://fr.example/node"),
+            iri("https://lv.example/node")
+        ]
+    );
     let mut sources = catalogue_objects(&store, vocab::DCT_SOURCE);
     sources.sort_by_key(|t| t.to_string());
-    assert_eq!(sources, [iri("https://eu.example/node"), iri("https://lv.example/node")]);
-    assert_eq!(catalogue_objects(&store, vocab::VERIFICATION), [iri(VM), iri(VM)]);
+    assert_eq!(
+        sources,
+        [
+            iri("https://eu.example/node"),
+            iri("https://lv.example/node")
+        ]
+    );
+    assert_eq!(
+        catalogue_objects(&store, vocab::VERIFICATION),
+        [iri(VM), iri(VM)]
+    );
     let mut ids = catalogue_objects(&store, vocab::DCT_IDENTIFIER);
     ids.sort_by_key(|t| t.to_string());
-    assert_eq!(ids, [Literal::new_simple_literal("fr").into(), Literal::new_simple_literal("lv").into()]);
+    assert_eq!(
+        ids,
+        [
+            Literal::new_simple_literal("fr").into(),
+            Literal::new_simple_literal("lv").into()
+        ]
+    );
 
     let entry = store.entry(&own.record.iri).unwrap().unwrap();
-    assert_eq!((entry.origin.as_str(), entry.source.as_str()), ("lv", "local"));
+    assert_eq!(
+        (entry.origin.as_str(), entry.source.as_str()),
+        ("lv", "local")
+    );
     assert_eq!(entry.origin_node, store.node());
 
     // Queried as a researcher would: records by origin node.
@@ -246,22 +315,41 @@ fn a_node_renamed_in_peers_toml_keeps_one_id() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir);
     let mut state = PeerState::default();
-    let v1 = harvested(&signed("https://fr.example", "tool", 1), "fr", "https://fr.example");
-    store.put_harvested(&[v1], "fr", &mut state, usize::MAX).unwrap();
-    let v2 = harvested(&signed("https://fr.example", "tool", 2), "fr-avise", "https://fr.example");
-    store.put_harvested(&[v2.clone()], "fr", &mut state, usize::MAX).unwrap();
+    let v1 = harvested(
+        &signed("https://fr.example", "tool", 1),
+        "fr",
+        "https://fr.example",
+    );
+    store
+        .put_harvested(&[v1], "fr", &mut state, usize::MAX)
+        .unwrap();
+    let v2 = harvested(
+        &signed("https://fr.example", "tool", 2),
+        "fr-avise",
+        "https://fr.example",
+    );
+    store
+        .put_harvested(&[v2.clone()], "fr", &mut state, usize::MAX)
+        .unwrap();
     assert_eq!(
         catalogue_objects(&store, vocab::DCT_IDENTIFIER),
         [Term::from(Literal::new_simple_literal("fr-avise"))]
     );
-    assert_eq!(store.entry(&v2.0.record.iri).unwrap().unwrap().origin, "fr-avise");
+    assert_eq!(
+        store.entry(&v2.0.record.iri).unwrap().unwrap().origin,
+        "fr-avise"
+    );
 }
 
 #[test]
 fn metadata_that_is_not_an_iri_is_refused_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir);
-    let (s, mut meta) = harvested(&signed("https://fr.example", "tool", 1), "fr", "https://fr.example");
+    let (s, mut meta) = harvested(
+        &signed("https://fr.example", "tool", 1),
+        "fr",
+        "https://fr.example",
+    );
     meta.verified_with = "not an IRI".into();
     let before = store.oxigraph().len().unwrap();
     for bulk_min in [1, usize::MAX] {
@@ -269,12 +357,26 @@ fn metadata_that_is_not_an_iri_is_refused_and_nothing_is_written() {
         let e = store
             .put_harvested(&[(s.clone(), meta.clone())], "fr", &mut state, bulk_min)
             .unwrap_err();
-        assert!(matches!(e, StoreError::NotAnIri { field: "verified_with", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                StoreError::NotAnIri {
+                    field: "verified_with",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains(s.record.iri.as_str()), "{e}");
         assert_eq!(state, PeerState::default());
     }
-    let odd = signed("https://fr.example", "tool", 1).record.renamed(NamedNode::new_unchecked("https://fr.example/elsewhere"));
-    let odd = SignedRecord { record: odd, proof: s.proof.clone() };
+    let odd = signed("https://fr.example", "tool", 1)
+        .record
+        .renamed(NamedNode::new_unchecked("https://fr.example/elsewhere"));
+    let odd = SignedRecord {
+        record: odd,
+        proof: s.proof.clone(),
+    };
     let e = store.put_all(&[(odd, meta)]).unwrap_err();
     assert!(matches!(e, StoreError::NotARecordIri { .. }), "{e}");
     assert_eq!(store.oxigraph().len().unwrap(), before);
@@ -285,13 +387,20 @@ fn metadata_that_is_not_an_iri_is_refused_and_nothing_is_written() {
 fn errors_say_what_and_where() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("none");
-    let e = NodeStore::open_read_only(&missing, "https://lv.example").err().unwrap();
+    let e = NodeStore::open_read_only(&missing, "https://lv.example")
+        .err()
+        .unwrap();
     assert!(matches!(e, StoreError::NotFound { .. }));
-    assert!(e.to_string().contains(&missing.display().to_string()), "{e}");
+    assert!(
+        e.to_string().contains(&missing.display().to_string()),
+        "{e}"
+    );
     let store = store(&dir);
     let e = store.query("SELECT WHERE").err().unwrap();
     assert!(e.to_string().starts_with("invalid SPARQL query"), "{e}");
-    let e = NodeStore::open(&dir.path().join("store"), "https://lv.example").err().unwrap();
+    let e = NodeStore::open(&dir.path().join("store"), "https://lv.example")
+        .err()
+        .unwrap();
     assert!(matches!(e, StoreError::InUse { .. }), "{e}");
 }
 
@@ -300,9 +409,21 @@ fn counts_are_of_records() {
     let store = NodeStore::in_memory("https://lv.example").unwrap();
     let mut state = PeerState::default();
     store
-        .put_harvested(&[harvested(&signed("https://fr.example", "tool", 1), "fr", "https://fr.example")], "fr", &mut state, 1)
+        .put_harvested(
+            &[harvested(
+                &signed("https://fr.example", "tool", 1),
+                "fr",
+                "https://fr.example",
+            )],
+            "fr",
+            &mut state,
+            1,
+        )
         .unwrap();
     let counts = store.counts().unwrap();
-    assert!(counts.by_class.contains(&("Tool".to_owned(), 1)), "{counts:?}");
+    assert!(
+        counts.by_class.contains(&("Tool".to_owned(), 1)),
+        "{counts:?}"
+    );
     assert_eq!(counts.by_class.iter().map(|(_, n)| n).sum::<u64>(), 1);
 }

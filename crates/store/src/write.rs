@@ -77,7 +77,11 @@ impl NodeStore {
     ) -> Result<usize, StoreError> {
         let what = || match items {
             [] => "the harvest state".to_owned(),
-            [(one, _)] => format!("version {:?} of <{}>", one.record.version(), one.record.iri.as_str()),
+            [(one, _)] => format!(
+                "version {:?} of <{}>",
+                one.record.version(),
+                one.record.iri.as_str()
+            ),
             _ => format!("{} versions", items.len()),
         };
         let failed = |cause| StoreError::Write {
@@ -240,7 +244,12 @@ impl NodeStore {
             format!("the harvest state of {peer}"),
             self.harvest_graph().as_str(),
         );
-        let revision = self.peer_state_in(&self.store, peer).map_err(read_state)?.revision.max(state.revision) + 1;
+        let revision = self
+            .peer_state_in(&self.store, peer)
+            .map_err(read_state)?
+            .revision
+            .max(state.revision)
+            + 1;
         let next = PeerState {
             accepted: state.accepted + items.len() as u64,
             revision,
@@ -253,7 +262,8 @@ impl NodeStore {
         *state = next;
         // Tidying: the old count, cut and state, now shadowed by the new ones.
         let position = start.count + items.len() as u64;
-        if let Err(e) = self.tidy_after_bulk(peer, position, start.page_size, &start.cut, revision) {
+        if let Err(e) = self.tidy_after_bulk(peer, position, start.page_size, &start.cut, revision)
+        {
             tracing::warn!("cannot tidy the feed count and the state of {peer}: {e}");
         }
         Ok(Some(items.len()))
@@ -271,9 +281,10 @@ impl NodeStore {
         for (i, (signed, _)) in items.iter().enumerate() {
             let iri = &signed.record.iri;
             if last.insert(iri.clone(), i).is_none()
-                && self
-                    .is_catalogued(iri)
-                    .map_err(StoreError::read(format!("the catalogue record of <{}>", iri.as_str()), catalogue))?
+                && self.is_catalogued(iri).map_err(StoreError::read(
+                    format!("the catalogue record of <{}>", iri.as_str()),
+                    catalogue,
+                ))?
             {
                 return Ok(None);
             }
