@@ -24,7 +24,7 @@
 
 use ccis_integrity::signed::{self, FoundRecord};
 use ccis_model::vocab;
-use ccis_store::FeedMember;
+use ccis_store::{FeedLogRead, FeedMember, StoreError};
 use oxigraph::io::{RdfFormat, RdfParser, RdfSyntaxError};
 use oxrdf::vocab::{rdf, xsd};
 use oxrdf::{BlankNode, GraphName, Literal, NamedNode, NamedOrBlankNode, Quad, Term};
@@ -34,6 +34,14 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FeedError {
+    /// The store could not give the members of a page.
+    #[error("feed page <{page}>: {cause}")]
+    Store {
+        /// The page being written.
+        page: String,
+        /// What the store said.
+        cause: StoreError,
+    },
     /// A version in the store's feed log does not parse as N-Quads.
     #[error(
         "feed page <{page}>: stored version <{member}> at position {position} is not valid N-Quads: {cause}"
@@ -131,6 +139,39 @@ pub fn page_document(
         })?;
     }
     Ok(quads)
+}
+
+/// A page as a node serves it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedPage {
+    /// Whether the page is full: then it links to the next one and never
+    /// changes again (it may be cached for good).
+    pub full: bool,
+    /// Its document ([`page_document`]).
+    pub quads: Vec<Quad>,
+}
+
+/// Page `index` of the feed of the node at `base`, read from its feed log
+/// (any backend implementing [`FeedLogRead`]); `None` if the page is not
+/// open yet. Where pages start is stored as members are appended, so a full
+/// page is the same document every time.
+pub fn stored_page(
+    store: &(impl FeedLogRead + ?Sized),
+    base: &str,
+    index: u64,
+) -> Result<Option<ServedPage>, FeedError> {
+    let page = store.feed_page(index).map_err(|cause| FeedError::Store {
+        page: page_iri(base, index).into_string(),
+        cause,
+    })?;
+    let Some(page) = page else {
+        return Ok(None);
+    };
+    let quads = page_document(base, index, page.full, &page.members)?;
+    Ok(Some(ServedPage {
+        full: page.full,
+        quads,
+    }))
 }
 
 /// The page as a `tree:Node` of the stream, linked to the next page when full.

@@ -179,11 +179,10 @@ pub async fn page(
     let built = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(bool, Vec<u8>)>> {
         // Where pages start is stored as members are appended (cut by count
         // and by bytes), so a full page never changes.
-        let Some(page) = store.feed_page(index)? else {
+        let Some(page) = feed::stored_page(&store, &base, index)? else {
             return Ok(None);
         };
-        let quads = feed::page_document(&base, index, page.full, &page.members)?;
-        Ok(Some((page.full, serialize(&quads, media_type)?)))
+        Ok(Some((page.full, serialize(&page.quads, media_type)?)))
     })
     .await;
     match built {

@@ -3,61 +3,33 @@
 //! backend (an external SPARQL 1.1 store reached over the Graph Store
 //! Protocol is planned) without any change above this crate.
 
-use crate::{
-    CatalogueEntry, Counts, FeedMember, FeedPage, NodeStore, PeerState, StoreError, StoreMeta,
-    Written,
-};
+use crate::{CatalogueEntry, FeedPage, NodeStore, PeerState, StoreError, StoreMeta, Written};
 use ccis_integrity::signed::SignedRecord;
 use oxrdf::NamedNode;
 use std::collections::BTreeMap;
 
-/// Records and the catalogue describing them, read.
+/// Stored records, read.
 pub trait CatalogueRead {
-    /// The catalogue IRI (also the name of the catalogue graph).
-    fn catalogue(&self) -> &NamedNode;
-
     /// The current version of a record with its proof, exactly as stored
     /// (`None` if the record is not stored).
     fn get(&self, record: &NamedNode) -> Result<Option<SignedRecord>, StoreError>;
 
-    /// The catalogue entry of a record, if stored.
-    fn entry(&self, record: &NamedNode) -> Result<Option<CatalogueEntry>, StoreError>;
-
     /// All catalogue entries, sorted by record IRI.
     fn entries(&self) -> Result<Vec<CatalogueEntry>, StoreError>;
-
-    /// Stored records by class and by title language.
-    fn counts(&self) -> Result<Counts, StoreError>;
 }
 
 /// The feed log: every stored version in publishing order, read.
 pub trait FeedLogRead {
-    /// The IRI of the node's event stream (also the name of the feed graph).
-    fn feed(&self) -> &NamedNode;
-
-    /// The member count and the page size, read together from one snapshot.
-    fn feed_state(&self) -> Result<(u64, u64), StoreError>;
-
     /// How many versions the feed holds.
-    fn member_count(&self) -> Result<u64, StoreError> {
-        Ok(self.feed_state()?.0)
-    }
+    fn member_count(&self) -> Result<u64, StoreError>;
 
     /// Page `index` as stored, `None` if it is not open yet. A page that is
     /// `full` never changes again.
     fn feed_page(&self, index: u64) -> Result<Option<FeedPage>, StoreError>;
 
-    /// The members at positions `from..to`, in order.
-    fn members(&self, from: u64, to: u64) -> Result<Vec<FeedMember>, StoreError>;
-
-    /// The newest logged version of a record.
-    fn latest_member(&self, record: &NamedNode) -> Result<Option<FeedMember>, StoreError>;
-
-    /// Whether the feed log holds this member (version IRI).
-    fn has_member(&self, member: &NamedNode) -> Result<bool, StoreError>;
-
-    /// Whether the feed log holds this member signed with this proof value;
-    /// `None` if it holds no such member.
+    /// Whether the feed log holds this member (version IRI) signed with this
+    /// proof value (`Some(true)`), with another one (`Some(false)`), or not
+    /// at all (`None`).
     fn member_has_proof(
         &self,
         member: &NamedNode,
@@ -100,20 +72,11 @@ pub trait RecordWrite {
         refused: &[String],
         bulk_min: usize,
     ) -> Result<Written, StoreError>;
-
-    /// [`Self::put_harvested_refusing`] with no refusals.
-    fn put_harvested(
-        &self,
-        items: &[(SignedRecord, StoreMeta)],
-        peer: &str,
-        state: &mut PeerState,
-        bulk_min: usize,
-    ) -> Result<Written, StoreError> {
-        self.put_harvested_refusing(items, peer, state, &[], bulk_min)
-    }
 }
 
-/// Everything harvest, feed and server need of a store.
+/// Everything harvest, feed and server need of a store. The traits it is
+/// made of are kept as narrow as what those callers use; the rest of
+/// [`NodeStore`]'s API (SPARQL, checkpoints, statistics) is its own.
 ///
 /// A backend (this crate's [`NodeStore`], or another one) must guarantee:
 ///
@@ -127,8 +90,8 @@ pub trait RecordWrite {
 ///   Protocol this means one SPARQL Update request per batch (or a staged
 ///   write switched in atomically), never one request per graph.
 /// * **Exactly what was verified, re-served.** The feed log keeps
-///   `StoreMeta::signed_nquads` byte for byte and [`FeedLogRead::members`]
-///   gives it back unchanged; [`CatalogueRead::get`] gives back the triples
+///   `StoreMeta::signed_nquads` byte for byte and the members of
+///   [`FeedLogRead::feed_page`] give it back unchanged; [`CatalogueRead::get`] gives back the triples
 ///   that were put, every literal in the lexical form it was put in, so that
 ///   the proof still verifies. (Oxigraph rewrites some typed literals, which
 ///   is why records are signed in [`NodeStore::normalized`] form; a backend
@@ -138,11 +101,10 @@ pub trait RecordWrite {
 ///   (two paths harvesting one record at once store it once).
 /// * **A stable feed.** Positions run 0, 1, 2… in publishing order; pages
 ///   are cut as members are appended and the cuts are stored, so a page once
-///   full never changes; [`FeedLogRead::feed_state`] and
-///   [`FeedLogRead::feed_page`] each read one snapshot.
+///   full never changes; [`FeedLogRead::feed_page`] reads one snapshot.
 /// * **The same graphs.** Records, proofs, catalogue, feed log and harvest
 ///   state sit in the graphs described in the crate documentation, so the
-///   SPARQL queries of `docs/sparql.md` answer the same on any backend.
+///   SPARQL queries of `docs/06-sparql.md` answer the same on any backend.
 ///
 /// SPARQL evaluation is not part of this trait: [`NodeStore::query`] and the
 /// server's worker processes (which evaluate on RocksDB checkpoints of the
@@ -159,54 +121,22 @@ impl<T> RecordStore for T where
 }
 
 impl CatalogueRead for NodeStore {
-    fn catalogue(&self) -> &NamedNode {
-        NodeStore::catalogue(self)
-    }
-
     fn get(&self, record: &NamedNode) -> Result<Option<SignedRecord>, StoreError> {
         NodeStore::get(self, record)
-    }
-
-    fn entry(&self, record: &NamedNode) -> Result<Option<CatalogueEntry>, StoreError> {
-        NodeStore::entry(self, record)
     }
 
     fn entries(&self) -> Result<Vec<CatalogueEntry>, StoreError> {
         NodeStore::entries(self)
     }
-
-    fn counts(&self) -> Result<Counts, StoreError> {
-        NodeStore::counts(self)
-    }
 }
 
 impl FeedLogRead for NodeStore {
-    fn feed(&self) -> &NamedNode {
-        NodeStore::feed(self)
-    }
-
-    fn feed_state(&self) -> Result<(u64, u64), StoreError> {
-        NodeStore::feed_state(self)
-    }
-
     fn member_count(&self) -> Result<u64, StoreError> {
         NodeStore::member_count(self)
     }
 
     fn feed_page(&self, index: u64) -> Result<Option<FeedPage>, StoreError> {
         NodeStore::feed_page(self, index)
-    }
-
-    fn members(&self, from: u64, to: u64) -> Result<Vec<FeedMember>, StoreError> {
-        NodeStore::members(self, from, to)
-    }
-
-    fn latest_member(&self, record: &NamedNode) -> Result<Option<FeedMember>, StoreError> {
-        NodeStore::latest_member(self, record)
-    }
-
-    fn has_member(&self, member: &NamedNode) -> Result<bool, StoreError> {
-        NodeStore::has_member(self, member)
     }
 
     fn member_has_proof(
