@@ -128,6 +128,23 @@ impl NodeStore {
         if quads.is_empty() {
             return Ok(None);
         }
+        let mut entry = self.entry_of(record, quads);
+        if entry.origin.is_empty() {
+            entry.origin = match ids.get(&entry.origin_node) {
+                Some(id) => id.clone(),
+                None => {
+                    let id = self.node_id(&entry.origin_node).map_err(read())?;
+                    ids.insert(entry.origin_node.clone(), id.clone());
+                    id
+                }
+            };
+        }
+        Ok(Some(entry))
+    }
+
+    /// The entry that the statements of a record's catalogue record give
+    /// (`origin` left empty when the origin is given as an IRI).
+    fn entry_of(&self, record: &NamedNode, quads: Vec<Quad>) -> CatalogueEntry {
         let mut entry = CatalogueEntry {
             record: record.clone(),
             version: 0,
@@ -153,17 +170,7 @@ impl NodeStore {
                 _ => {}
             }
         }
-        if entry.origin.is_empty() {
-            entry.origin = match ids.get(&entry.origin_node) {
-                Some(id) => id.clone(),
-                None => {
-                    let id = self.node_id(&entry.origin_node).map_err(read())?;
-                    ids.insert(entry.origin_node.clone(), id.clone());
-                    id
-                }
-            };
-        }
-        Ok(Some(entry))
+        entry
     }
 
     /// What [`CatalogueEntry::source`] says for a stored `dct:source`.
