@@ -40,7 +40,7 @@ pub enum FeedError {
         /// The page being written.
         page: String,
         /// What the store said.
-        cause: StoreError,
+        cause: Box<StoreError>,
     },
     /// A version in the store's feed log does not parse as N-Quads.
     #[error(
@@ -54,7 +54,7 @@ pub enum FeedError {
         /// Its feed position.
         position: u64,
         /// What the parser said.
-        cause: RdfSyntaxError,
+        cause: Box<RdfSyntaxError>,
     },
 }
 
@@ -135,7 +135,7 @@ pub fn page_document(
             page: page_iri(base, index).into_string(),
             member: m.member.as_str().to_owned(),
             position: m.position,
-            cause,
+            cause: Box::new(cause),
         })?;
     }
     Ok(quads)
@@ -162,7 +162,7 @@ pub fn stored_page(
 ) -> Result<Option<ServedPage>, FeedError> {
     let page = store.feed_page(index).map_err(|cause| FeedError::Store {
         page: page_iri(base, index).into_string(),
-        cause,
+        cause: Box::new(cause),
     })?;
     let Some(page) = page else {
         return Ok(None);

@@ -279,10 +279,8 @@ impl NodeStore {
             record: record.iri.as_str().to_owned(),
             cause,
         };
-        let memory = Store::new().map_err(failed)?;
-        memory
-            .extend(record.document())
-            .map_err(|e| failed(e.into()))?;
+        let memory = Store::new().map_err(&failed)?;
+        memory.extend(record.document()).map_err(&failed)?;
         let triples = memory
             .iter()
             .map(|q| q.map(Triple::from))

@@ -341,7 +341,7 @@ fn a_node_renamed_in_peers_toml_keeps_one_id() {
         "https://fr.example",
     );
     store
-        .put_harvested(&[v2.clone()], "fr", &mut state, usize::MAX)
+        .put_harvested(std::slice::from_ref(&v2), "fr", &mut state, usize::MAX)
         .unwrap();
     assert_eq!(
         catalogue_objects(&store, vocab::DCT_IDENTIFIER),
