@@ -17,8 +17,9 @@
 //! Provenance is given as IRIs: a node is named by `{base}/node`, the IRI
 //! its `GET /node` describes, so queries can follow it (or `SERVICE` it) and
 //! group by it. Stores written before this layout hold the same three as
-//! plain literals (id, base URL or `local`, verification method); they are
-//! read back all the same.
+//! plain literals (id, base URL or `local`, verification method): they are
+//! read back all the same, and rewritten as IRIs (the id moved to the origin
+//! node's `dct:identifier`) when the store is next opened for writing.
 
 use crate::{NodeStore, QuadReader, StoreError, StoreMeta};
 use ccis_integrity::proof::Proof;

@@ -27,6 +27,7 @@ mod error;
 pub mod feed;
 mod harvest_state;
 mod query;
+mod upgrade;
 mod write;
 
 pub use backend::{CatalogueRead, FeedLogRead, HarvestStateStore, RecordStore, RecordWrite};
@@ -138,11 +139,14 @@ impl NodeStore {
         }
     }
 
-    /// Opens (or creates) the store in `path` for the node at `base_url`.
+    /// Opens (or creates) the store in `path` for the node at `base_url`;
+    /// provenance a store written before it was given as IRIs holds as
+    /// literals is rewritten as IRIs, in one transaction.
     pub fn open(path: &Path, base_url: &str) -> Result<Self, StoreError> {
         let store = Store::open(path).map_err(|e| open_error(path, e))?;
         let this = Self::with_store(store, base_url);
         this.load_vocabulary()?;
+        this.upgrade_provenance()?;
         Ok(this)
     }
 

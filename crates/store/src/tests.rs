@@ -5,7 +5,7 @@ use ccis_integrity::proof::Proof;
 use ccis_integrity::signed::SignedRecord;
 use ccis_model::record::Record;
 use oxrdf::vocab::rdf;
-use oxrdf::{GraphNameRef, Literal, NamedNode, NamedNodeRef, Term, Triple};
+use oxrdf::{GraphNameRef, Literal, NamedNode, NamedNodeRef, QuadRef, Term, Triple};
 
 const VM: &str = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK#z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
 
@@ -233,6 +233,20 @@ fn catalogue_objects(store: &NodeStore, predicate: NamedNodeRef<'_>) -> Vec<Term
         .collect()
 }
 
+/// The statements of `predicate` in the catalogue graph.
+fn catalogue_quads(store: &NodeStore, predicate: NamedNodeRef<'_>) -> Vec<oxrdf::Quad> {
+    store
+        .oxigraph()
+        .quads_for_pattern(
+            None,
+            Some(predicate),
+            None,
+            Some(GraphNameRef::NamedNode(store.catalogue().as_ref())),
+        )
+        .map(|q| q.unwrap())
+        .collect()
+}
+
 /// [`catalogue_objects`], sorted.
 fn sorted_catalogue_objects(store: &NodeStore, predicate: NamedNodeRef<'_>) -> Vec<Term> {
     let mut objects = catalogue_objects(store, predicate);
@@ -438,4 +452,64 @@ fn counts_are_of_records() {
         "{counts:?}"
     );
     assert_eq!(counts.by_class.iter().map(|(_, n)| n).sum::<u64>(), 1);
+}
+
+#[test]
+fn provenance_written_as_literals_is_rewritten_as_iris_when_the_store_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let own = {
+        let store = NodeStore::open(&path, "https://lv.example").unwrap();
+        let own = own_and_harvested(&store);
+        // As a store written before provenance was given as IRIs holds it.
+        let catalogue = GraphNameRef::NamedNode(store.catalogue().as_ref());
+        let old = store.oxigraph();
+        for predicate in [vocab::ORIGIN_NODE, vocab::DCT_SOURCE, vocab::VERIFICATION] {
+            for q in catalogue_quads(&store, predicate) {
+                let source = predicate == vocab::DCT_SOURCE;
+                let value = match q.object.to_string().as_str() {
+                    "<https://lv.example/node>" if source => "local",
+                    "<https://eu.example/node>" => "https://eu.example",
+                    "<https://lv.example/node>" => "lv",
+                    "<https://fr.example/node>" => "fr",
+                    _ => VM,
+                };
+                old.remove(&q).unwrap();
+                let lit = Literal::new_simple_literal(value);
+                old.insert(QuadRef::new(&q.subject, predicate, &lit, catalogue))
+                    .unwrap();
+            }
+        }
+        for q in catalogue_quads(&store, vocab::DCT_IDENTIFIER) {
+            old.remove(&q).unwrap();
+        }
+        assert_eq!(store.entry(&own.record.iri).unwrap().unwrap().origin, "lv");
+        own
+    };
+    let store = NodeStore::open(&path, "https://lv.example").unwrap();
+    let iri = |s: &str| Term::NamedNode(NamedNode::new_unchecked(s));
+    assert_eq!(
+        sorted_catalogue_objects(&store, vocab::ORIGIN_NODE),
+        [
+            iri("https://fr.example/node"),
+            iri("https://lv.example/node")
+        ]
+    );
+    assert_eq!(
+        sorted_catalogue_objects(&store, vocab::DCT_SOURCE),
+        [
+            iri("https://eu.example/node"),
+            iri("https://lv.example/node")
+        ]
+    );
+    assert_eq!(
+        catalogue_objects(&store, vocab::VERIFICATION),
+        [iri(VM), iri(VM)]
+    );
+    let entry = store.entry(&own.record.iri).unwrap().unwrap();
+    assert_eq!(
+        (entry.origin.as_str(), entry.source.as_str()),
+        ("lv", "local")
+    );
+    assert_eq!(store.upgrade_provenance().unwrap(), 0, "nothing left to do");
 }
