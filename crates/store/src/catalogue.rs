@@ -241,14 +241,22 @@ impl NodeStore {
 
     /// The stored record (current content) and its proof.
     pub fn get(&self, record: &NamedNode) -> Result<Option<SignedRecord>, StoreError> {
-        let read = |what: &str, graph: &NamedNode| {
-            StoreError::read(format!("{what} of <{}>", record.as_str()), graph.as_str())
-        };
+        // Worded only if a read fails: a harvest asks for every record it reads.
+        fn read<'a>(
+            what: &'static str,
+            record: &'a NamedNode,
+            graph: &'a NamedNode,
+        ) -> impl Fn(StorageError) -> StoreError + 'a {
+            StoreError::read_lazily(
+                move || format!("{what} of <{}>", record.as_str()),
+                graph.as_str(),
+            )
+        }
         // Most records asked for by a harvest are new: one point lookup says so.
         if !self
             .store
             .contains_named_graph(record)
-            .map_err(read("the content", record))?
+            .map_err(read("the content", record, record))?
         {
             return Ok(None);
         }
@@ -257,7 +265,7 @@ impl NodeStore {
             .quads_for_pattern(None, None, None, Some(record.as_ref().into()))
             .map(|q| q.map(Triple::from))
             .collect::<Result<_, _>>()
-            .map_err(read("the content", record))?;
+            .map_err(read("the content", record, record))?;
         if triples.is_empty() {
             return Ok(None);
         }
@@ -266,7 +274,7 @@ impl NodeStore {
             .store
             .quads_for_pattern(None, None, None, Some(pg.as_ref().into()))
             .collect::<Result<_, _>>()
-            .map_err(read("the proof", &pg))?;
+            .map_err(read("the proof", record, &pg))?;
         let proof = Proof::from_quads(&NamedOrBlankNode::NamedNode(pg), &proof_quads);
         Ok(Some(SignedRecord {
             record: Record::new(record.clone(), triples),

@@ -155,6 +155,19 @@ impl StoreError {
         }
     }
 
+    /// [`Self::read`] where `what` is only worded if the read fails: for
+    /// the lookups a harvest makes per member, which nearly always succeed.
+    pub(crate) fn read_lazily<'a>(
+        what: impl Fn() -> String + 'a,
+        graph: &'a str,
+    ) -> impl Fn(oxigraph::store::StorageError) -> Self + 'a {
+        move |cause| Self::Read {
+            what: what(),
+            graph: graph.to_owned(),
+            cause,
+        }
+    }
+
     /// A write of `what` that failed.
     pub(crate) fn write<W: Into<String>>(
         what: W,

@@ -233,10 +233,11 @@ impl NodeStore {
     pub fn was_refused(&self, peer: &str, key: &str) -> Result<bool, StoreError> {
         self.store
             .contains(&self.refused_quad(peer, key))
-            .map_err(StoreError::read(
-                format!("the refusals of {peer}"),
-                self.harvest_graph().as_str(),
-            ))
+            .map_err(|cause| StoreError::Read {
+                what: format!("the refusals of {peer}"),
+                graph: self.harvest_graph().into_string(),
+                cause,
+            })
     }
 
     /// Writes a peer's state on its own (after a failed round).
@@ -252,8 +253,8 @@ impl NodeStore {
         member: &NamedNode,
         proof_value: &str,
     ) -> Result<Option<bool>, StoreError> {
-        let read = StoreError::read(
-            format!("the signed content of <{}>", member.as_str()),
+        let read = StoreError::read_lazily(
+            || format!("the signed content of <{}>", member.as_str()),
             self.feed.as_str(),
         );
         // Most members a harvest asks about are new: one point lookup says so.
@@ -279,8 +280,8 @@ impl NodeStore {
 
     /// Whether the feed log already holds this member (version IRI).
     pub fn has_member(&self, member: &NamedNode) -> Result<bool, StoreError> {
-        let read = StoreError::read(
-            format!("the position of <{}>", member.as_str()),
+        let read = StoreError::read_lazily(
+            || format!("the position of <{}>", member.as_str()),
             self.feed.as_str(),
         );
         if !self.maybe_member(member).map_err(&read)? {

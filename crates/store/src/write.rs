@@ -281,8 +281,8 @@ impl NodeStore {
         for (i, (signed, _)) in items.iter().enumerate() {
             let iri = &signed.record.iri;
             if last.insert(iri.clone(), i).is_none()
-                && self.is_catalogued(iri).map_err(StoreError::read(
-                    format!("the catalogue record of <{}>", iri.as_str()),
+                && self.is_catalogued(iri).map_err(StoreError::read_lazily(
+                    || format!("the catalogue record of <{}>", iri.as_str()),
                     catalogue,
                 ))?
             {
