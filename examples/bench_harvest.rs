@@ -34,22 +34,35 @@ fn status_mib(field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Resets the peak memory figure (VmHWM) to the current size; false where
+/// Linux does not allow it.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 /// Records per second that Oxigraph's bulk loader stores from `quads` into
-/// an empty store in `dir`, committed and counted.
-fn bulk_load_rate(dir: &std::path::Path, quads: &[Quad], records: usize) -> anyhow::Result<f64> {
+/// an empty store in `dir`, committed and counted; and the process's peak
+/// memory while it loads (MiB; the quads to load are already in memory).
+fn bulk_load_rate(
+    dir: &std::path::Path,
+    quads: &[Quad],
+    records: usize,
+) -> anyhow::Result<(f64, f64)> {
     let store = oxigraph::store::Store::open(dir)?;
+    reset_peak();
     let t = Instant::now();
     let mut loader = store.bulk_loader();
     loader.load_quads(quads.iter().cloned())?;
     loader.commit()?;
     let rate = records as f64 / t.elapsed().as_secs_f64();
+    let peak = status_mib("VmHWM:");
     anyhow::ensure!(
         store.len()? == quads.len(),
         "the bulk loader stored {} of {} quads",
         store.len()?,
         quads.len()
     );
-    Ok(rate)
+    Ok((rate, peak))
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -113,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Baseline: Oxigraph's bulk loader, same quads, empty store, same run;
     // measured again after the harvest (see below), the faster one counts.
-    let bulk_before = bulk_load_rate(&tmp.path().join("bulk-before"), &all_quads, records)?;
+    let (bulk_before, _) = bulk_load_rate(&tmp.path().join("bulk-before"), &all_quads, records)?;
     let content_quads = all_quads.len();
     drop(all_quads);
 
@@ -143,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
     let rss_before = status_mib("VmHWM:");
     // Linux: "5" resets the peak (VmHWM) to the current size, so that the
     // peak printed after is the harvest's own.
-    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let reset = reset_peak();
     let rss_start = status_mib("VmRSS:");
     println!("harvesting…");
     let t = Instant::now();
@@ -196,11 +209,12 @@ async fn main() -> anyhow::Result<()> {
         "the harvest stored {} content quads of {content_quads}",
         content.len()
     );
-    let bulk_after = bulk_load_rate(&tmp.path().join("bulk-after"), &content, records)?;
+    let (bulk_after, _) = bulk_load_rate(&tmp.path().join("bulk-after"), &content, records)?;
     let bulk_rate = bulk_before.max(bulk_after);
     // No harvest can store faster than a bulk load of exactly what it
     // stores; the gap to that is fetching, parsing and checking.
-    let floor_rate = bulk_load_rate(&tmp.path().join("bulk-stored"), &stored, records)?;
+    let (floor_rate, floor_peak) =
+        bulk_load_rate(&tmp.path().join("bulk-stored"), &stored, records)?;
     // The same without the feed log: content, proof and catalogue record,
     // the least a node keeps of a harvested version without relaying it.
     let feed_graph = GraphName::NamedNode(node.store.feed().clone());
@@ -209,7 +223,8 @@ async fn main() -> anyhow::Result<()> {
         .filter(|q| q.graph_name != feed_graph)
         .cloned()
         .collect();
-    let unrelayed_rate = bulk_load_rate(&tmp.path().join("bulk-unrelayed"), &unrelayed, records)?;
+    let (unrelayed_rate, _) =
+        bulk_load_rate(&tmp.path().join("bulk-unrelayed"), &unrelayed, records)?;
 
     println!(
         "\n{records} records, {quads_per_record:.1} quads each, {} pages, written in batches of {}",
@@ -236,6 +251,9 @@ async fn main() -> anyhow::Result<()> {
     if reset {
         println!(
             "  memory: {rss_start:.0} MiB when the harvest starts, peak {harvest_peak:.0} MiB during it (whole process, peer included)"
+        );
+        println!(
+            "  memory: peak {floor_peak:.0} MiB during the bulk load of all the harvest stores (whole process, those quads in memory)"
         );
     } else {
         println!(

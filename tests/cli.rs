@@ -380,37 +380,102 @@ fn sample_records_publish_and_verify_against_peers_toml() {
     assert!(!ok && out.contains("FAILED"), "{out}");
 }
 
+/// The nodes of the sample federation, in the order of [`EXAMPLE_ANSWERS`].
+const SAMPLE_NODES: [&str; 5] = ["fr-avise", "es-uafse", "se-fsis", "lv-sif", "eu-eccsi"];
+
+/// What each example query answers on each node of the offline sample
+/// federation (every node holds only the records it published): rows per
+/// node, and for the queries that count, the sum of the count column over
+/// the federation. Counting a proof graph, a feed entry or the vocabulary as
+/// a record changes these.
+const EXAMPLE_ANSWERS: &[(&str, [usize; 5], Option<u64>)] = &[
+    // The six Latvian records, each with its Latvian title and ccis class.
+    ("available-in-latvian.rq", [0, 0, 0, 6, 0], None),
+    // The seven initiatives of the samples, one stage each.
+    ("initiatives-by-stage.rq", [4, 1, 1, 1, 0], None),
+    ("programmes-for-funders.rq", [1, 0, 0, 0, 1], None),
+    // 43 records: per node, current and withdrawn.
+    ("records-by-origin-node.rq", [2, 1, 1, 1, 1], Some(43)),
+    // (theme, stage) pairs over the records that have both.
+    ("themes-covered-per-stage.rq", [16, 10, 7, 8, 3], Some(82)),
+    // (country, theme) pairs over the 14 tools; the EU node's tools cover
+    // every member state.
+    ("tools-by-country-and-theme.rq", [3, 3, 2, 1, 54], Some(99)),
+    ("validated-initiatives.rq", [1, 0, 0, 0, 0], None),
+    // The record the demo withdraws.
+    ("withdrawn-records.rq", [1, 0, 0, 0, 0], None),
+];
+
 #[test]
 fn example_queries_run_and_answer_on_the_sample_federation() {
     let tmp = tempfile::tempdir().unwrap();
     let fed = tmp.path().join("fed");
     let (ok, out, err) = ccis(&["demo", "--offline", "--dir", s(&fed), "--repo", s(&repo())]);
     assert!(ok, "{out}{err}");
-    let mut queries: Vec<PathBuf> = std::fs::read_dir(repo().join("examples/queries"))
+    let mut queries: Vec<String> = std::fs::read_dir(repo().join("examples/queries"))
         .unwrap()
-        .map(|e| e.unwrap().path())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     queries.sort();
-    assert!(queries.len() >= 8, "at least 8 example queries");
-    for query in &queries {
-        let mut rows = 0;
-        for node in ["fr-avise", "es-uafse", "se-fsis", "lv-sif", "eu-eccsi"] {
+    let answered: Vec<&str> = EXAMPLE_ANSWERS.iter().map(|(q, ..)| *q).collect();
+    assert_eq!(
+        queries, answered,
+        "every example query has its expected answer"
+    );
+    for (query, expected_rows, expected_sum) in EXAMPLE_ANSWERS {
+        let path = repo().join("examples/queries").join(query);
+        let mut rows = [0; 5];
+        let mut sum = 0;
+        for (n, node) in SAMPLE_NODES.iter().enumerate() {
             let (ok, out, err) = ccis(&[
                 "query",
                 "--dir",
                 s(&fed.join(node)),
                 "--format",
                 "csv",
-                &format!("@{}", query.display()),
+                &format!("@{}", path.display()),
             ]);
-            assert!(ok, "{}: {err}", query.display());
-            rows += out.lines().count().saturating_sub(1);
+            assert!(ok, "{query}: {err}");
+            for line in out.lines().skip(1).filter(|l| !l.is_empty()) {
+                rows[n] += 1;
+                if expected_sum.is_some() {
+                    let count = line.rsplit(',').next().unwrap();
+                    sum += count
+                        .parse::<u64>()
+                        .unwrap_or_else(|_| panic!("{query}: {line}"));
+                }
+            }
         }
-        assert!(
-            rows > 0,
-            "{} answers nothing on the sample federation",
-            query.display()
-        );
+        assert_eq!(&rows, expected_rows, "{query}: rows per node");
+        if let Some(expected) = expected_sum {
+            assert_eq!(sum, *expected, "{query}: counted");
+        }
+    }
+    // Records by origin node, against the sample files: each node's own.
+    for (node, dir) in SAMPLE_NODES.iter().zip(["fr", "es", "se", "lv", "eu"]) {
+        let files = std::fs::read_dir(repo().join("examples/records").join(dir))
+            .unwrap()
+            .count() as u64;
+        let (ok, out, err) = ccis(&[
+            "query",
+            "--dir",
+            s(&fed.join(node)),
+            "--format",
+            "csv",
+            "@examples/queries/records-by-origin-node.rq",
+        ]);
+        assert!(ok, "{err}");
+        let counted: u64 = out
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                assert!(cells[0].ends_with("/node"), "origin is the node IRI: {l}");
+                assert_eq!(cells[1], *node, "origin id: {l}");
+                cells[3].parse::<u64>().unwrap()
+            })
+            .sum();
+        assert_eq!(counted, files, "{node}: one record per sample file");
     }
 }
 

@@ -45,7 +45,7 @@ use ccis_integrity::shapes::ShapeValidator;
 use ccis_integrity::signed::SignedRecord;
 use ccis_model::clock::{self, Clock};
 use ccis_model::record::RecordLimits;
-use ccis_store::{NodeStore, StoreMeta};
+use ccis_store::{RecordStore, StoreMeta};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::io::Write;
@@ -347,7 +347,8 @@ fn member_identity(m: &feed::PageMember) -> String {
 /// Harvests a node's peers into its store.
 #[derive(Clone)]
 pub struct Harvester {
-    store: NodeStore,
+    /// The store, through the traits any backend implements.
+    store: Arc<dyn RecordStore>,
     self_id: String,
     self_base: String,
     peers: Arc<Peers>,
@@ -375,7 +376,7 @@ impl Harvester {
     /// ([`HttpSource`]) and the time from the system clock until told
     /// otherwise ([`Self::with_source`], [`Self::with_clock`]).
     pub fn new(
-        store: NodeStore,
+        store: impl RecordStore + 'static,
         self_id: &str,
         self_base: &str,
         peers: Peers,
@@ -386,7 +387,7 @@ impl Harvester {
         let source = HttpSource::new(&limits).map_err(HarvestError::Client)?;
         let clock = clock::system();
         Ok(Self {
-            store,
+            store: Arc::new(store),
             self_id: self_id.to_owned(),
             self_base: self_base.to_owned(),
             peers: Arc::new(peers),
@@ -430,7 +431,7 @@ impl Harvester {
 
     /// Resets the harvest position of `peer` (see [`reset_position`]).
     pub fn reset_position(&self, peer: &str) -> Result<Option<String>, HarvestError> {
-        reset_position(&self.store, peer)
+        reset_position(self.store.as_ref(), peer)
     }
 
     /// One round: every peer (or only `only`), at most `concurrency` at a time.
@@ -596,7 +597,7 @@ impl Harvester {
             self_id: &self.self_id,
             self_base: &self.self_base,
             peers: &self.peers,
-            store: &self.store,
+            store: self.store.as_ref(),
             validator: &self.validator,
             limits: &limits,
             now,

@@ -17,7 +17,7 @@ use crate::fetch::Fetched;
 use crate::{Harvester, member_identity};
 use ccis_feed::{PageMember, ReadPage};
 use ccis_integrity::peers::Peer;
-use ccis_store::{NodeStore, PeerState};
+use ccis_store::{HarvestStateStore, PeerState};
 use oxrdf::vocab::rdf;
 use oxrdf::{GraphName, NamedOrBlankNode, Term, TermRef};
 
@@ -28,7 +28,10 @@ use oxrdf::{GraphName, NamedOrBlankNode, Term, TermRef};
 /// stored; a peer never harvested is left as it is.
 ///
 /// This is what `ccis harvest --reset PEER` runs.
-pub fn reset_position(store: &NodeStore, peer: &str) -> Result<Option<String>, HarvestError> {
+pub fn reset_position(
+    store: &(impl HarvestStateStore + ?Sized),
+    peer: &str,
+) -> Result<Option<String>, HarvestError> {
     let states = store
         .peer_states()
         .map_err(|e| HarvestError::store(peer, e))?;

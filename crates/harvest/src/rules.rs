@@ -12,7 +12,7 @@ use ccis_integrity::shapes::ShapeValidator;
 use ccis_integrity::signed::{FoundRecord, SignedRecord};
 use ccis_integrity::verify::{Refusal, Trust, Verified, Verifier};
 use ccis_model::record;
-use ccis_store::{NodeStore, member_iri};
+use ccis_store::{RecordStore, member_iri};
 use oxrdf::NamedNode;
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -51,7 +51,7 @@ pub struct Judge<'a> {
     /// Trusted peers with their pinned keys.
     pub peers: &'a Peers,
     /// The store (stored versions and proofs).
-    pub store: &'a NodeStore,
+    pub store: &'a dyn RecordStore,
     /// SHACL shapes.
     pub validator: &'a ShapeValidator,
     /// Rule 3's limits.

@@ -165,7 +165,7 @@ pub async fn index(
 fn page_query(state: &AppState, lang: &str, page: u64) -> String {
     format!(
         "SELECT ?r ?title ?classLabel ?origin ?status WHERE {{
-           {{ SELECT ?r ?origin ?status WHERE {{ GRAPH <{cat}> {{ ?cr <{topic}> ?r ; <{origin}> ?origin ; <{status}> ?status }} }}
+           {{ SELECT ?r ?origin ?status WHERE {{ GRAPH <{cat}> {{ ?cr <{topic}> ?r ; <{origin}> ?node ; <{status}> ?status OPTIONAL {{ ?node <{identifier}> ?id }} }} BIND(COALESCE(?id, ?node) AS ?origin) }}
               ORDER BY ?r LIMIT {limit} OFFSET {offset} }}
            OPTIONAL {{ GRAPH ?r {{ ?r <{title}> ?title }} }}
            OPTIONAL {{ GRAPH ?r {{ ?r a ?class }} GRAPH <{vocabulary}> {{ ?class <http://www.w3.org/2000/01/rdf-schema#label> ?classLabel FILTER(LANGMATCHES(LANG(?classLabel), \"{lang}\")) }} }}
@@ -173,6 +173,7 @@ fn page_query(state: &AppState, lang: &str, page: u64) -> String {
         cat = state.store.catalogue().as_str(),
         topic = vocab::FOAF_PRIMARY_TOPIC.as_str(),
         origin = vocab::ORIGIN_NODE.as_str(),
+        identifier = vocab::DCT_IDENTIFIER.as_str(),
         status = vocab::STATUS.as_str(),
         title = vocab::DCT_TITLE.as_str(),
         vocabulary = ccis_store::VOCABULARY_GRAPH,

@@ -184,15 +184,12 @@ pub async fn page(
         tokio::task::spawn_blocking(move || -> Result<Option<(bool, Vec<u8>)>, ServerError> {
             // Where pages start is stored as members are appended (cut by count
             // and by bytes), so a full page never changes.
-            let Some(page) = store
-                .feed_page(index)
+            let Some(page) = feed::stored_page(&store, &base, index)
                 .map_err(store_err(format!("cannot read feed page {index}")))?
             else {
                 return Ok(None);
             };
-            let quads = feed::page_document(&base, index, page.full, &page.members)
-                .map_err(store_err(format!("cannot build feed page {index}")))?;
-            Ok(Some((page.full, serialize(&quads, media_type)?)))
+            Ok(Some((page.full, serialize(&page.quads, media_type)?)))
         })
         .await;
     match built {

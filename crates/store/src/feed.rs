@@ -23,7 +23,8 @@
 //! A page with no `ccis:pageStart` (a feed written before cuts were stored)
 //! starts at `index × page_size`.
 
-use crate::{NodeStore, StoreMeta};
+use crate::write::Step;
+use crate::{NodeStore, StoreError, StoreMeta};
 use ccis_integrity::signed::SignedRecord;
 use ccis_model::vocab;
 use oxigraph::io::{RdfFormat, RdfSerializer};
@@ -65,7 +66,7 @@ pub fn member_page_bytes(member: &str, signed_nquads: &str) -> u64 {
 /// a new page opens when a member would take the page past `max_bytes`
 /// (unless the page is empty), and as soon as it holds `page_size` members.
 #[derive(Debug, Clone)]
-pub(super) struct PageCut {
+pub(crate) struct PageCut {
     /// The newest page.
     pub page: u64,
     /// Members in it.
@@ -232,16 +233,23 @@ impl NodeStore {
     }
 
     /// The newest page of a feed of `count` members, ready to place more.
-    pub(super) fn page_cut_in(
+    pub(crate) fn page_cut_in(
         &self,
         tx: &Transaction<'_>,
         count: u64,
         page_size: u64,
-    ) -> anyhow::Result<PageCut> {
-        let page = self.last_page_in(tx, count, page_size)?;
-        let start = self.page_start_in(tx, page, page_size)?.min(count);
+    ) -> Result<PageCut, StoreError> {
+        let read = || StoreError::read("the newest feed page", self.feed.as_str());
+        let page = self.last_page_in(tx, count, page_size).map_err(read())?;
+        let start = self
+            .page_start_in(tx, page, page_size)
+            .map_err(read())?
+            .min(count);
         let subject = self.page_subject(page);
-        let bytes = match self.largest(tx, subject.as_ref(), PAGE_BYTES)? {
+        let stored = self
+            .largest(tx, subject.as_ref(), PAGE_BYTES)
+            .map_err(read())?;
+        let bytes = match stored {
             Some(b) => b,
             None => self
                 .members(start, count)?
@@ -262,7 +270,7 @@ impl NodeStore {
 
     /// Writes where the pages opened by `cut` start and what the newest
     /// one holds, in place of the old values.
-    pub(super) fn write_cut(
+    pub(crate) fn write_cut(
         &self,
         tx: &mut Transaction<'_>,
         cut: &PageCut,
@@ -279,7 +287,7 @@ impl NodeStore {
 
     /// The quads of [`Self::write_cut`], for the bulk loader: added beside
     /// the old values, which the largest-wins readers then ignore.
-    pub(super) fn cut_quads(&self, cut: &PageCut) -> Vec<Quad> {
+    pub(crate) fn cut_quads(&self, cut: &PageCut) -> Vec<Quad> {
         let graph = GraphName::NamedNode(self.feed.clone());
         let mut quads: Vec<Quad> = cut
             .opened
@@ -309,7 +317,23 @@ impl NodeStore {
     }
 
     /// Page `index` of the feed as stored: `None` if it is not open yet.
-    pub fn feed_page(&self, index: u64) -> anyhow::Result<Option<FeedPage>> {
+    pub fn feed_page(&self, index: u64) -> Result<Option<FeedPage>, StoreError> {
+        let bounds = self.page_bounds(index).map_err(StoreError::read(
+            format!("where feed page {index} starts"),
+            self.feed.as_str(),
+        ))?;
+        let Some((from, to, full)) = bounds else {
+            return Ok(None);
+        };
+        Ok(Some(FeedPage {
+            members: self.members(from, to.max(from))?,
+            full,
+        }))
+    }
+
+    /// The positions `from..to` of page `index` and whether it is full, read
+    /// from one snapshot; `None` if the page is not open yet.
+    fn page_bounds(&self, index: u64) -> Result<Option<(u64, u64, bool)>, StorageError> {
         let tx = self.store.start_transaction()?;
         let count = self.member_count_in(&tx)?;
         let page_size = self.page_size_in(&tx)?;
@@ -318,32 +342,24 @@ impl NodeStore {
             return Ok(None);
         }
         let from = self.page_start_in(&tx, index, page_size)?.min(count);
-        let (to, full) = if index == last {
-            (count, false)
-        } else {
-            (
-                self.page_start_in(&tx, index + 1, page_size)?.min(count),
-                true,
-            )
-        };
-        drop(tx);
-        Ok(Some(FeedPage {
-            members: self.members(from, to.max(from))?,
-            full,
-        }))
+        if index == last {
+            return Ok(Some((from, count, false)));
+        }
+        let to = self.page_start_in(&tx, index + 1, page_size)?.min(count);
+        Ok(Some((from, to, true)))
     }
 
-    pub(super) fn member_count_in(&self, tx: &dyn crate::QuadReader) -> Result<u64, StorageError> {
+    pub(crate) fn member_count_in(&self, tx: &dyn crate::QuadReader) -> Result<u64, StorageError> {
         Ok(self.feed_number(tx, vocab::MEMBER_COUNT)?.unwrap_or(0))
     }
 
-    pub(super) fn page_size_in(&self, tx: &dyn crate::QuadReader) -> Result<u64, StorageError> {
+    pub(crate) fn page_size_in(&self, tx: &dyn crate::QuadReader) -> Result<u64, StorageError> {
         Ok(self
             .feed_number(tx, vocab::PAGE_SIZE)?
             .unwrap_or(self.page_size))
     }
 
-    pub(super) fn set_member_count(
+    pub(crate) fn set_member_count(
         &self,
         tx: &mut Transaction<'_>,
         count: u64,
@@ -379,14 +395,14 @@ impl NodeStore {
     }
 
     /// Appends a version to the feed log at `position`, placing it in a page.
-    pub(super) fn append_member(
+    pub(crate) fn append_member(
         &self,
         tx: &mut Transaction<'_>,
         signed: &SignedRecord,
         meta: &StoreMeta,
         position: u64,
         cut: &mut PageCut,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), Step> {
         let (quads, bytes) = self.member_quads(signed, meta, position)?;
         tx.extend(&quads);
         cut.place(position, bytes);
@@ -395,18 +411,22 @@ impl NodeStore {
 
     /// The feed log entry of a stored version at `position`, and the bytes
     /// it adds to a page ([`member_page_bytes`]).
-    pub(super) fn member_quads(
+    pub(crate) fn member_quads(
         &self,
         signed: &SignedRecord,
         meta: &StoreMeta,
         position: u64,
-    ) -> Result<(Vec<Quad>, u64), std::io::Error> {
+    ) -> Result<(Vec<Quad>, u64), StoreError> {
         let record = &signed.record;
         let version = record.version().unwrap_or(0);
         let member = member_iri(record.iri.as_str(), version);
         let content = match &meta.signed_nquads {
             Some(text) => text.clone(),
-            None => signed_nquads(signed)?,
+            None => signed_nquads(signed).map_err(|cause| StoreError::Serialize {
+                record: record.iri.as_str().to_owned(),
+                version,
+                cause,
+            })?,
         };
         let bytes = member_page_bytes(member.as_str(), &content);
         let graph = GraphName::NamedNode(self.feed.clone());
@@ -432,22 +452,29 @@ impl NodeStore {
     }
 
     /// How many versions the feed holds.
-    pub fn member_count(&self) -> anyhow::Result<u64> {
-        Ok(self.read(|r| self.member_count_in(r))?)
+    pub fn member_count(&self) -> Result<u64, StoreError> {
+        self.read(|r| self.member_count_in(r))
+            .map_err(StoreError::read("the member count", self.feed.as_str()))
     }
 
     /// Members per feed page: fixed by the first write, else the configured size.
-    pub fn page_size(&self) -> anyhow::Result<u64> {
-        Ok(self.read(|r| self.page_size_in(r))?)
+    pub fn page_size(&self) -> Result<u64, StoreError> {
+        self.read(|r| self.page_size_in(r))
+            .map_err(StoreError::read("the page size", self.feed.as_str()))
     }
 
     /// The member count and page size read together, from one snapshot.
-    pub fn feed_state(&self) -> anyhow::Result<(u64, u64)> {
-        Ok(self.read(|r| Ok((self.member_count_in(r)?, self.page_size_in(r)?)))?)
+    pub fn feed_state(&self) -> Result<(u64, u64), StoreError> {
+        self.read(|r| Ok((self.member_count_in(r)?, self.page_size_in(r)?)))
+            .map_err(StoreError::read(
+                "the member count and page size",
+                self.feed.as_str(),
+            ))
     }
 
     /// The members at positions `from..to`, in order.
-    pub fn members(&self, from: u64, to: u64) -> anyhow::Result<Vec<FeedMember>> {
+    pub fn members(&self, from: u64, to: u64) -> Result<Vec<FeedMember>, StoreError> {
+        let graph = self.feed.as_str();
         let mut out = Vec::new();
         for position in from..to {
             let at = integer(position);
@@ -460,19 +487,29 @@ impl NodeStore {
                     Some(self.feed_graph()),
                 )
                 .next()
-                .transpose()?;
+                .transpose()
+                .map_err(StoreError::read(
+                    format!("the member at position {position}"),
+                    graph,
+                ))?;
+            let inconsistent = |problem| StoreError::FeedLog {
+                graph: graph.to_owned(),
+                position,
+                problem,
+            };
             let Some(q) = found else {
-                anyhow::bail!("the feed log has no member at position {position}");
+                return Err(inconsistent("no member there"));
             };
             let oxrdf::NamedOrBlankNode::NamedNode(member) = q.subject else {
-                anyhow::bail!("feed position {position} names a blank node");
+                return Err(inconsistent("the position names a blank node"));
             };
             out.push(self.member(&member, position)?);
         }
         Ok(out)
     }
 
-    fn member(&self, member: &NamedNode, position: u64) -> anyhow::Result<FeedMember> {
+    /// The feed log entry of `member`, at `position`.
+    fn member(&self, member: &NamedNode, position: u64) -> Result<FeedMember, StoreError> {
         let mut m = FeedMember {
             position,
             member: member.clone(),
@@ -487,15 +524,18 @@ impl NodeStore {
             None,
             Some(self.feed_graph()),
         ) {
-            let q = q?;
-            match (q.predicate.as_ref(), &q.object) {
-                (p, Term::NamedNode(r)) if p == vocab::DCT_IS_VERSION_OF => m.record = r.clone(),
-                (p, o) if p == vocab::VERSION => m.version = as_u64(o).unwrap_or(0),
+            let q = q.map_err(StoreError::read(
+                format!("member <{}> at position {position}", member.as_str()),
+                self.feed.as_str(),
+            ))?;
+            match (q.predicate.as_ref(), q.object) {
+                (p, Term::NamedNode(r)) if p == vocab::DCT_IS_VERSION_OF => m.record = r,
+                (p, o) if p == vocab::VERSION => m.version = as_u64(&o).unwrap_or(0),
                 (p, Term::Literal(l)) if p == vocab::DCT_MODIFIED => {
-                    m.modified = l.value().to_owned()
+                    m.modified = l.destruct().0;
                 }
                 (p, Term::Literal(l)) if p == vocab::SIGNED_CONTENT => {
-                    m.signed_nquads = l.value().to_owned()
+                    m.signed_nquads = l.destruct().0;
                 }
                 _ => {}
             }
@@ -504,7 +544,13 @@ impl NodeStore {
     }
 
     /// The newest stored version of a record, as the feed holds it.
-    pub fn latest_member(&self, record: &NamedNode) -> anyhow::Result<Option<FeedMember>> {
+    pub fn latest_member(&self, record: &NamedNode) -> Result<Option<FeedMember>, StoreError> {
+        let read = || {
+            StoreError::read(
+                format!("the versions of <{}>", record.as_str()),
+                self.feed.as_str(),
+            )
+        };
         let mut best: Option<(u64, NamedNode)> = None;
         for q in self.store.quads_for_pattern(
             None,
@@ -512,8 +558,7 @@ impl NodeStore {
             Some(record.as_ref().into()),
             Some(self.feed_graph()),
         ) {
-            let q = q?;
-            let oxrdf::NamedOrBlankNode::NamedNode(member) = q.subject else {
+            let oxrdf::NamedOrBlankNode::NamedNode(member) = q.map_err(read())?.subject else {
                 continue;
             };
             let position = self
@@ -525,7 +570,8 @@ impl NodeStore {
                     Some(self.feed_graph()),
                 )
                 .next()
-                .transpose()?
+                .transpose()
+                .map_err(read())?
                 .and_then(|q| as_u64(&q.object))
                 .unwrap_or(0);
             if best.as_ref().is_none_or(|(p, _)| position >= *p) {

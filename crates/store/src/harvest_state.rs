@@ -3,10 +3,10 @@
 //! transaction as the versions accepted from a page, so the position never
 //! runs ahead of or behind what is stored.
 
-use crate::NodeStore;
+use crate::{NodeStore, QuadReader, StoreError};
 use ccis_model::vocab;
 use oxigraph::store::{StorageError, Transaction};
-use oxrdf::{GraphNameRef, Literal, NamedNode, NamedOrBlankNode, Quad, Term};
+use oxrdf::{GraphNameRef, Literal, NamedNode, NamedOrBlankNode, Quad, QuadRef, Term};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -70,7 +70,8 @@ fn parse_state(term: &Term) -> PeerState {
 }
 
 impl NodeStore {
-    fn harvest_graph(&self) -> NamedNode {
+    /// The graph of the harvest state, `{base}/harvest`.
+    pub(crate) fn harvest_graph(&self) -> NamedNode {
         NamedNode::new_unchecked(format!(
             "{}/harvest",
             self.feed.as_str().trim_end_matches("/feed")
@@ -82,11 +83,24 @@ impl NodeStore {
     }
 
     /// The stored state of a peer (default if never harvested).
-    pub fn peer_state(&self, peer: &str) -> anyhow::Result<PeerState> {
+    pub fn peer_state(&self, peer: &str) -> Result<PeerState, StoreError> {
+        self.peer_state_in(&self.store, peer)
+            .map_err(StoreError::read(
+                format!("the harvest state of {peer}"),
+                self.harvest_graph().as_str(),
+            ))
+    }
+
+    /// The state of a peer as `reader` sees it: the highest revision.
+    pub(crate) fn peer_state_in(
+        &self,
+        reader: &dyn QuadReader,
+        peer: &str,
+    ) -> Result<PeerState, StorageError> {
         let graph = self.harvest_graph();
         let subject = self.peer_subject(peer);
         let mut current = PeerState::default();
-        for q in self.store.quads_for_pattern(
+        for q in reader.quads(
             Some(subject.as_ref().into()),
             Some(vocab::HARVEST_STATE),
             None,
@@ -101,7 +115,7 @@ impl NodeStore {
     }
 
     /// Every peer's stored state, by peer id.
-    pub fn peer_states(&self) -> anyhow::Result<BTreeMap<String, PeerState>> {
+    pub fn peer_states(&self) -> Result<BTreeMap<String, PeerState>, StoreError> {
         let graph = self.harvest_graph();
         let prefix = format!("{}/", graph.as_str());
         let mut out = BTreeMap::new();
@@ -111,7 +125,7 @@ impl NodeStore {
             None,
             Some(GraphNameRef::NamedNode(graph.as_ref())),
         ) {
-            let q = q?;
+            let q = q.map_err(StoreError::read("the harvest states", graph.as_str()))?;
             if let NamedOrBlankNode::NamedNode(s) = &q.subject
                 && let Some(id) = s.as_str().strip_prefix(&prefix)
             {
@@ -128,13 +142,23 @@ impl NodeStore {
     }
 
     /// Writes a peer's state inside a transaction, in place of every
-    /// older one.
+    /// older one (with a revision above theirs).
     pub fn set_peer_state_in(
         &self,
         tx: &mut Transaction<'_>,
         peer: &str,
         state: &PeerState,
     ) -> Result<(), StorageError> {
+        self.write_peer_state_in(tx, peer, state).map(|_| ())
+    }
+
+    /// [`Self::set_peer_state_in`], returning the revision written.
+    pub(crate) fn write_peer_state_in(
+        &self,
+        tx: &mut Transaction<'_>,
+        peer: &str,
+        state: &PeerState,
+    ) -> Result<u64, StorageError> {
         let old = self.peer_state_quads_in(tx, peer)?;
         let mut revision = state.revision;
         for q in &old {
@@ -146,7 +170,7 @@ impl NodeStore {
             ..state.clone()
         };
         tx.insert(&self.peer_state_quad(peer, &state));
-        Ok(())
+        Ok(state.revision)
     }
 
     /// The quads holding a peer's states (one, or more after a bulk write).
@@ -167,7 +191,7 @@ impl NodeStore {
     }
 
     /// The quad holding a peer's state.
-    pub(super) fn peer_state_quad(&self, peer: &str, state: &PeerState) -> Quad {
+    pub(crate) fn peer_state_quad(&self, peer: &str, state: &PeerState) -> Quad {
         let json = serde_json::to_string(state).unwrap_or_default();
         Quad::new(
             self.peer_subject(peer),
@@ -179,7 +203,7 @@ impl NodeStore {
 
     /// Removes the states of a peer older than `revision` (left beside the
     /// current one by a bulk write).
-    pub(super) fn drop_older_peer_states(
+    pub(crate) fn drop_older_peer_states(
         &self,
         tx: &mut Transaction<'_>,
         peer: &str,
@@ -195,7 +219,7 @@ impl NodeStore {
 
     /// The quad remembering that `peer` served a refused member (`key` of
     /// [`refusal_key`]).
-    pub(super) fn refused_quad(&self, peer: &str, key: &str) -> Quad {
+    pub(crate) fn refused_quad(&self, peer: &str, key: &str) -> Quad {
         Quad::new(
             self.peer_subject(peer),
             REFUSED_MEMBER,
@@ -204,14 +228,20 @@ impl NodeStore {
         )
     }
 
-    /// Whether `peer` served this refused member before (stored with the
-    /// position of the page it was on).
-    pub fn was_refused(&self, peer: &str, key: &str) -> anyhow::Result<bool> {
-        Ok(self.store.contains(&self.refused_quad(peer, key))?)
+    /// Whether `peer` served this refused member before (`key` of
+    /// [`refusal_key`]).
+    pub fn was_refused(&self, peer: &str, key: &str) -> Result<bool, StoreError> {
+        self.store
+            .contains(&self.refused_quad(peer, key))
+            .map_err(|cause| StoreError::Read {
+                what: format!("the refusals of {peer}"),
+                graph: self.harvest_graph().into_string(),
+                cause,
+            })
     }
 
     /// Writes a peer's state on its own (after a failed round).
-    pub fn set_peer_state(&self, peer: &str, state: &PeerState) -> anyhow::Result<()> {
+    pub fn set_peer_state(&self, peer: &str, state: &PeerState) -> Result<(), StoreError> {
         self.put_all_with(&[], |tx, _| self.set_peer_state_in(tx, peer, state))
             .map(|_| ())
     }
@@ -222,7 +252,15 @@ impl NodeStore {
         &self,
         member: &NamedNode,
         proof_value: &str,
-    ) -> anyhow::Result<Option<bool>> {
+    ) -> Result<Option<bool>, StoreError> {
+        let read = StoreError::read_lazily(
+            || format!("the signed content of <{}>", member.as_str()),
+            self.feed.as_str(),
+        );
+        // Most members a harvest asks about are new: one point lookup says so.
+        if !self.maybe_member(member).map_err(&read)? {
+            return Ok(None);
+        }
         let found = self
             .store
             .quads_for_pattern(
@@ -232,7 +270,8 @@ impl NodeStore {
                 Some(GraphNameRef::NamedNode(self.feed.as_ref())),
             )
             .next()
-            .transpose()?;
+            .transpose()
+            .map_err(read)?;
         Ok(found.map(|q| match q.object {
             Term::Literal(l) => l.value().contains(&format!("\"{proof_value}\"")),
             _ => false,
@@ -240,7 +279,14 @@ impl NodeStore {
     }
 
     /// Whether the feed log already holds this member (version IRI).
-    pub fn has_member(&self, member: &NamedNode) -> anyhow::Result<bool> {
+    pub fn has_member(&self, member: &NamedNode) -> Result<bool, StoreError> {
+        let read = StoreError::read_lazily(
+            || format!("the position of <{}>", member.as_str()),
+            self.feed.as_str(),
+        );
+        if !self.maybe_member(member).map_err(&read)? {
+            return Ok(false);
+        }
         Ok(self
             .store
             .quads_for_pattern(
@@ -250,7 +296,24 @@ impl NodeStore {
                 Some(GraphNameRef::NamedNode(self.feed.as_ref())),
             )
             .next()
-            .transpose()?
+            .transpose()
+            .map_err(read)?
             .is_some())
+    }
+
+    /// `false` if the feed log surely lacks `member`: a member IRI
+    /// `{record}/versions/{n}` is logged with `dct:isVersionOf <{record}>`,
+    /// which one point lookup checks. `true` when it may hold it.
+    fn maybe_member(&self, member: &NamedNode) -> Result<bool, StorageError> {
+        let Some((record, _)) = member.as_str().rsplit_once("/versions/") else {
+            return Ok(true);
+        };
+        let record = NamedNode::new_unchecked(record);
+        self.store.contains(QuadRef::new(
+            member,
+            vocab::DCT_IS_VERSION_OF,
+            &record,
+            GraphNameRef::NamedNode(self.feed.as_ref()),
+        ))
     }
 }
