@@ -175,6 +175,9 @@ mod tests {
         passes: bool,
     }
 
+    /// Each kind of input on which the two paths could differ, and an
+    /// honest signature. Longer than 60 lines because it is one table of
+    /// cases, each built where it is listed.
     fn cases() -> Vec<Case> {
         let signer = SigningKey::from_bytes(&[21u8; 32]);
         let key = signer.verifying_key();
