@@ -178,9 +178,31 @@ fn batch_verification(c: &mut Criterion<ThreadCpuTime>) {
     }
 }
 
+/// The `proofValue` base58 of a signature, the hand-written module next to
+/// the `bs58` crate it replaced (see the module's documentation).
+fn base58(c: &mut Criterion<ThreadCpuTime>) {
+    let signature = key().sign(&[7u8; 64]).to_bytes();
+    let text = ccis::keys::base58::encode(&signature);
+    let mut group = c.benchmark_group("base58");
+    raw_ed25519(&mut group);
+    group.bench_function("encode_ccis", |b| {
+        b.iter(|| ccis::keys::base58::encode(black_box(&signature)))
+    });
+    group.bench_function("encode_bs58", |b| {
+        b.iter(|| bs58::encode(black_box(&signature)).into_string())
+    });
+    group.bench_function("decode_ccis", |b| {
+        b.iter(|| ccis::keys::base58::decode(black_box(&text)))
+    });
+    group.bench_function("decode_bs58", |b| {
+        b.iter(|| bs58::decode(black_box(&text)).into_vec())
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().with_measurement(ThreadCpuTime);
-    targets = canonicalization, signing, verification, batch_verification
+    targets = canonicalization, signing, verification, batch_verification, base58
 }
 criterion_main!(benches);

@@ -13,6 +13,7 @@
 #![doc = include_str!("../../../docs/03-records-and-signatures.md")]
 #![deny(missing_docs)]
 
+mod ed25519;
 pub mod export;
 pub mod keys;
 pub mod peers;

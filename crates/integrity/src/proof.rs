@@ -6,7 +6,7 @@
 use crate::keys::{self, KeyError};
 use ccis_model::canon::{self, CanonError, Limits, Lines};
 use ccis_model::vocab;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use oxrdf::vocab::{rdf, xsd};
 use oxrdf::{
     BlankNodeRef, GraphName, GraphNameRef, Literal, LiteralRef, NamedNode, NamedOrBlankNode, Quad,
@@ -343,11 +343,14 @@ pub struct SignatureCheck {
 }
 
 impl SignatureCheck {
-    /// Checks the signature.
+    /// Checks the signature: the cofactored Ed25519 equation, after refusing
+    /// a weak key and non-canonical encodings (see [`verify_batch`] for why).
     pub fn verify(&self) -> Result<(), ProofError> {
-        self.key
-            .verify(&self.message, &self.signature)
-            .map_err(|_| ProofError::BadSignature)
+        if crate::ed25519::verify(&self.key, &self.message, &self.signature) {
+            Ok(())
+        } else {
+            Err(ProofError::BadSignature)
+        }
     }
 }
 
@@ -371,13 +374,22 @@ pub fn signature_check(
 
 /// Checks the signatures of `checks` together with Ed25519 batch
 /// verification: on a feed page of 250 members, less than half the work of
-/// checking them one by one. `Ok` when every one verifies; on
-/// [`ProofError::BadSignature`], [`SignatureCheck::verify`] tells which.
+/// checking them one by one. `Ok` exactly when every one passes
+/// [`SignatureCheck::verify`]; on [`ProofError::BadSignature`],
+/// [`SignatureCheck::verify`] tells which.
 ///
-/// A signature crafted by the key holder (a small-order component added to
-/// its `R`, or `R` not canonically encoded) can pass a batch and fail alone;
-/// no honest signature can, nor a forgery without the key: every other
-/// signature gets the same verdict both ways.
+/// Every signature gets the same verdict alone and in any batch, whatever
+/// else the batch holds. ed25519-dalek's own single (cofactorless) and
+/// batch (random coefficients) checks differ on signatures the key holder
+/// crafts (a small-order component in `R` or in the key, `R` not
+/// canonically encoded), and on the first kind the batch verdict even
+/// depends on the other members. Here both paths first refuse non-canonical
+/// encodings and weak keys, the single check uses the cofactored equation
+/// `[8](R + [k]A − [s]B) = 0`, and a batch that does not hold is decided one
+/// by one: a batch holds only if every member has no defect outside the
+/// torsion, which is what the cofactored equation accepts (the reasoning is
+/// in `crates/integrity/src/ed25519.rs`). Honest signatures of any
+/// implementation pass both ways.
 pub fn verify_batch(checks: &[&SignatureCheck]) -> Result<(), ProofError> {
     match checks {
         [] => return Ok(()),
@@ -387,7 +399,11 @@ pub fn verify_batch(checks: &[&SignatureCheck]) -> Result<(), ProofError> {
     let messages: Vec<&[u8]> = checks.iter().map(|c| &c.message[..]).collect();
     let signatures: Vec<Signature> = checks.iter().map(|c| c.signature).collect();
     let keys: Vec<VerifyingKey> = checks.iter().map(|c| c.key).collect();
-    ed25519_dalek::verify_batch(&messages, &signatures, &keys).map_err(|_| ProofError::BadSignature)
+    if crate::ed25519::verify_batch(&keys, &messages, &signatures) {
+        Ok(())
+    } else {
+        Err(ProofError::BadSignature)
+    }
 }
 
 /// Checks what a proof must be before its signature is looked at: only the
@@ -424,6 +440,7 @@ fn describe(term: Option<TermRef<'_>>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::Verifier;
 
     fn doc() -> Vec<Quad> {
         vec![Quad::new(

@@ -83,44 +83,10 @@ impl SignedRecord {
         let root = self.record.iri.as_str().to_owned();
         let mut embedded = BTreeSet::from([root.clone()]);
         let mut node = node_object(&root, &by_subject, &mut embedded);
-        let included: Vec<Value> = by_subject
-            .keys()
-            .filter(|s| !embedded.contains(*s))
-            .cloned()
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|s| {
-                embedded.insert(s.clone());
-                node_object(&s, &by_subject, &mut embedded)
-            })
-            .collect();
+        let included = not_embedded(&by_subject, &mut embedded);
         if let Value::Object(map) = &mut node {
             if !included.is_empty() {
                 map.insert("@included".into(), Value::Array(included));
-            }
-            let mut proof = Map::new();
-            for (p, o) in &self.proof.statements {
-                let key = match p.as_str() {
-                    p if p == rdf::TYPE.as_str() => "type",
-                    p if p == vocab::SEC_CRYPTOSUITE.as_str() => "cryptosuite",
-                    p if p == vocab::DCT_CREATED.as_str() => "created",
-                    p if p == vocab::SEC_VERIFICATION_METHOD.as_str() => "verificationMethod",
-                    p if p == vocab::SEC_PROOF_PURPOSE.as_str() => "proofPurpose",
-                    p if p == vocab::SEC_PROOF_VALUE.as_str() => "proofValue",
-                    other => other,
-                };
-                let value = match o {
-                    Term::NamedNode(n) if n.as_ref() == vocab::SEC_DATA_INTEGRITY_PROOF => {
-                        json!("DataIntegrityProof")
-                    }
-                    Term::NamedNode(n) if n.as_ref() == vocab::SEC_ASSERTION_METHOD => {
-                        json!("assertionMethod")
-                    }
-                    Term::NamedNode(n) => json!(n.as_str()),
-                    Term::Literal(l) => json!(l.value()),
-                    other => json!(other.to_string()),
-                };
-                proof.insert(key.to_owned(), value);
             }
             let mut ordered = Map::new();
             ordered.insert(
@@ -128,11 +94,59 @@ impl SignedRecord {
                 json!([vocab::CONTEXT_URL, vocab::DATA_INTEGRITY_CONTEXT_URL]),
             );
             ordered.extend(std::mem::take(map));
-            ordered.insert("proof".into(), Value::Object(proof));
+            ordered.insert("proof".into(), Value::Object(proof_json(&self.proof)));
             *map = ordered;
         }
         node
     }
+}
+
+/// The node objects of the subjects that no other node embedded, each
+/// embedding what it references that is not embedded yet.
+fn not_embedded(
+    by_subject: &BTreeMap<String, Vec<&Triple>>,
+    embedded: &mut BTreeSet<String>,
+) -> Vec<Value> {
+    let rest: Vec<String> = by_subject
+        .keys()
+        .filter(|s| !embedded.contains(*s))
+        .cloned()
+        .collect();
+    rest.into_iter()
+        .map(|s| {
+            embedded.insert(s.clone());
+            node_object(&s, by_subject, embedded)
+        })
+        .collect()
+}
+
+/// The `proof` object of a JSON-LD secured document, in the Data Integrity context's terms.
+fn proof_json(proof: &Proof) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (p, o) in &proof.statements {
+        let key = match p.as_str() {
+            p if p == rdf::TYPE.as_str() => "type",
+            p if p == vocab::SEC_CRYPTOSUITE.as_str() => "cryptosuite",
+            p if p == vocab::DCT_CREATED.as_str() => "created",
+            p if p == vocab::SEC_VERIFICATION_METHOD.as_str() => "verificationMethod",
+            p if p == vocab::SEC_PROOF_PURPOSE.as_str() => "proofPurpose",
+            p if p == vocab::SEC_PROOF_VALUE.as_str() => "proofValue",
+            other => other,
+        };
+        let value = match o {
+            Term::NamedNode(n) if n.as_ref() == vocab::SEC_DATA_INTEGRITY_PROOF => {
+                json!("DataIntegrityProof")
+            }
+            Term::NamedNode(n) if n.as_ref() == vocab::SEC_ASSERTION_METHOD => {
+                json!("assertionMethod")
+            }
+            Term::NamedNode(n) => json!(n.as_str()),
+            Term::Literal(l) => json!(l.value()),
+            other => json!(other.to_string()),
+        };
+        out.insert(key.to_owned(), value);
+    }
+    out
 }
 
 fn subject_key(s: &NamedOrBlankNode) -> String {
@@ -178,6 +192,8 @@ fn term_for(iri: &str) -> Option<String> {
     terms.get(iri).cloned()
 }
 
+/// The JSON-LD node object of `subject`, embedding the nodes it references
+/// that are not embedded yet.
 fn node_object(
     subject: &str,
     by_subject: &BTreeMap<String, Vec<&Triple>>,
@@ -199,63 +215,71 @@ fn node_object(
             continue;
         }
         let key = term_for(t.predicate.as_str()).unwrap_or_else(|| t.predicate.as_str().to_owned());
-        let value = match &t.object {
-            Term::NamedNode(n) => {
-                let id = n.as_str().to_owned();
-                if by_subject.contains_key(&id) && embedded.insert(id.clone()) {
-                    node_object(&id, by_subject, embedded)
-                } else {
-                    json!({ "id": id })
-                }
-            }
-            Term::BlankNode(b) => {
-                let id = format!("_:{}", b.as_str());
-                if embedded.insert(id.clone()) {
-                    node_object(&id, by_subject, embedded)
-                } else {
-                    json!({ "id": id })
-                }
-            }
-            Term::Literal(l) => match l.language() {
-                Some(lang) => json!({ "@value": l.value(), "@language": lang }),
-                None if l.datatype() == oxrdf::vocab::xsd::STRING => json!({ "@value": l.value() }),
-                None => json!({ "@value": l.value(), "@type": l.datatype().as_str() }),
-            },
-            #[allow(unreachable_patterns)]
-            other => json!(other.to_string()),
-        };
+        let value = object_value(&t.object, by_subject, embedded);
         props.entry(key).or_default().push(value);
     }
     if !types.is_empty() {
-        map.insert(
-            "type".into(),
-            if types.len() == 1 {
-                types.remove(0)
-            } else {
-                Value::Array(types)
-            },
-        );
+        map.insert("type".into(), one_or_many(types));
     }
-    for (k, mut vs) in props {
-        map.insert(
-            k,
-            if vs.len() == 1 {
-                vs.remove(0)
-            } else {
-                Value::Array(vs)
-            },
-        );
+    for (k, vs) in props {
+        map.insert(k, one_or_many(vs));
     }
     Value::Object(map)
+}
+
+/// The JSON-LD value of an object: a node embedded where first referenced,
+/// a reference, or a value object.
+fn object_value(
+    object: &Term,
+    by_subject: &BTreeMap<String, Vec<&Triple>>,
+    embedded: &mut BTreeSet<String>,
+) -> Value {
+    match object {
+        Term::NamedNode(n) => {
+            let id = n.as_str().to_owned();
+            if by_subject.contains_key(&id) && embedded.insert(id.clone()) {
+                node_object(&id, by_subject, embedded)
+            } else {
+                json!({ "id": id })
+            }
+        }
+        Term::BlankNode(b) => {
+            let id = format!("_:{}", b.as_str());
+            if embedded.insert(id.clone()) {
+                node_object(&id, by_subject, embedded)
+            } else {
+                json!({ "id": id })
+            }
+        }
+        Term::Literal(l) => match l.language() {
+            Some(lang) => json!({ "@value": l.value(), "@language": lang }),
+            None if l.datatype() == oxrdf::vocab::xsd::STRING => json!({ "@value": l.value() }),
+            None => json!({ "@value": l.value(), "@type": l.datatype().as_str() }),
+        },
+        #[allow(unreachable_patterns)]
+        other => json!(other.to_string()),
+    }
+}
+
+/// One value as itself, several as an array.
+fn one_or_many(mut values: Vec<Value>) -> Value {
+    if values.len() == 1 {
+        values.remove(0)
+    } else {
+        Value::Array(values)
+    }
+}
+
+fn is_proof_link(q: &Quad) -> bool {
+    q.predicate.as_ref() == vocab::SEC_PROOF
 }
 
 /// Finds the records of a dataset: each IRI-named graph that is not a proof
 /// graph, and the default graph when it holds a record.
 pub fn records_in(quads: &[Quad]) -> Vec<FoundRecord> {
-    let proof_link = |q: &Quad| q.predicate.as_ref() == vocab::SEC_PROOF;
     let proof_graphs: std::collections::HashSet<GraphName> = quads
         .iter()
-        .filter(|q| proof_link(q))
+        .filter(|q| is_proof_link(q))
         .filter_map(|q| match &q.object {
             Term::BlankNode(b) => Some(GraphName::BlankNode(b.clone())),
             Term::NamedNode(n) => Some(GraphName::NamedNode(n.clone())),
@@ -275,66 +299,98 @@ pub fn records_in(quads: &[Quad]) -> Vec<FoundRecord> {
     }
     let mut found = Vec::new();
     for (_, (graph, members)) in graphs {
-        let proofs_of = |iri: &NamedNode| -> (Vec<Proof>, Vec<String>) {
-            members
-                .iter()
-                .filter(|q| proof_link(q) && q.subject == NamedOrBlankNode::NamedNode(iri.clone()))
-                .filter_map(|link| proof_in(quads, &link.object))
-                .fold(
-                    (Vec::new(), Vec::new()),
-                    |(mut proofs, mut unsigned), (p, u)| {
-                        proofs.push(p);
-                        unsigned.extend(u);
-                        (proofs, unsigned)
-                    },
-                )
-        };
-        let content: Vec<Triple> = members
-            .iter()
-            .filter(|q| !proof_link(q))
-            .map(|q| Triple::from((*q).clone()))
-            .collect();
-        // A `sec:proof` link from anything but a record is covered by no signature.
-        let stray_links = |records: &[&NamedNode]| -> Vec<String> {
-            members
-                .iter()
-                .filter(|q| {
-                    proof_link(q)
-                        && !records
-                            .iter()
-                            .any(|r| q.subject == NamedOrBlankNode::NamedNode((*r).clone()))
-                })
-                .map(|q| q.to_string())
-                .collect()
-        };
-        if let GraphName::NamedNode(iri) = &graph {
-            let (proofs, mut unsigned) = proofs_of(iri);
-            unsigned.extend(stray_links(&[iri]));
-            found.push(FoundRecord {
-                record: Record::new(iri.clone(), content),
-                proofs,
-                unsigned,
-            });
-            continue;
-        }
-        // Default graph: one or more records, told apart by their IRIs.
-        let Ok(groups) = record::group_by_record(content) else {
-            continue;
-        };
-        let iris: Vec<NamedNode> = groups.keys().map(NamedNode::new_unchecked).collect();
-        let stray = stray_links(&iris.iter().collect::<Vec<_>>());
-        for (iri, triples) in groups {
-            let iri = NamedNode::new_unchecked(iri);
-            let (proofs, mut unsigned) = proofs_of(&iri);
-            unsigned.extend(stray.iter().cloned());
-            found.push(FoundRecord {
-                record: Record::new(iri, triples),
-                proofs,
-                unsigned,
-            });
+        let in_graph = RecordGraph { quads, members };
+        match &graph {
+            GraphName::NamedNode(iri) => found.push(in_graph.named(iri)),
+            // Default graph: one or more records, told apart by their IRIs.
+            _ => found.extend(in_graph.by_record()),
         }
     }
     found
+}
+
+/// A graph of a dataset that may hold records, with the whole dataset,
+/// where their proofs are.
+struct RecordGraph<'q> {
+    quads: &'q [Quad],
+    members: Vec<&'q Quad>,
+}
+
+impl RecordGraph<'_> {
+    /// The statements of the graph but its `sec:proof` links.
+    fn content(&self) -> Vec<Triple> {
+        self.members
+            .iter()
+            .filter(|q| !is_proof_link(q))
+            .map(|q| Triple::from((*q).clone()))
+            .collect()
+    }
+
+    /// The proofs linked from `iri`, and the statements read next to them
+    /// that no signature covers.
+    fn proofs_of(&self, iri: &NamedNode) -> (Vec<Proof>, Vec<String>) {
+        self.members
+            .iter()
+            .filter(|q| is_proof_link(q) && q.subject == NamedOrBlankNode::NamedNode(iri.clone()))
+            .filter_map(|link| proof_in(self.quads, &link.object))
+            .fold(
+                (Vec::new(), Vec::new()),
+                |(mut proofs, mut unsigned), (p, u)| {
+                    proofs.push(p);
+                    unsigned.extend(u);
+                    (proofs, unsigned)
+                },
+            )
+    }
+
+    /// A `sec:proof` link from anything but a record is covered by no signature.
+    fn stray_links(&self, records: &[&NamedNode]) -> Vec<String> {
+        self.members
+            .iter()
+            .filter(|q| {
+                is_proof_link(q)
+                    && !records
+                        .iter()
+                        .any(|r| q.subject == NamedOrBlankNode::NamedNode((*r).clone()))
+            })
+            .map(|q| q.to_string())
+            .collect()
+    }
+
+    /// The record of a graph named by its IRI.
+    fn named(&self, iri: &NamedNode) -> FoundRecord {
+        let content = self.content();
+        let (proofs, mut unsigned) = self.proofs_of(iri);
+        unsigned.extend(self.stray_links(&[iri]));
+        FoundRecord {
+            record: Record::new(iri.clone(), content),
+            proofs,
+            unsigned,
+        }
+    }
+
+    /// The records of a graph not named by a record IRI, told apart by
+    /// their IRIs; none when they cannot be.
+    fn by_record(&self) -> Vec<FoundRecord> {
+        let Ok(groups) = record::group_by_record(self.content()) else {
+            return Vec::new();
+        };
+        let iris: Vec<NamedNode> = groups.keys().map(NamedNode::new_unchecked).collect();
+        let stray = self.stray_links(&iris.iter().collect::<Vec<_>>());
+        groups
+            .into_iter()
+            .map(|(iri, triples)| {
+                let iri = NamedNode::new_unchecked(iri);
+                let (proofs, mut unsigned) = self.proofs_of(&iri);
+                unsigned.extend(stray.iter().cloned());
+                FoundRecord {
+                    record: Record::new(iri, triples),
+                    proofs,
+                    unsigned,
+                }
+            })
+            .collect()
+    }
 }
 
 /// The proof in the graph that a `sec:proof` link names, and the statements

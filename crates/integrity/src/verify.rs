@@ -329,9 +329,10 @@ impl<'a> Verifier<'a> {
     /// verification for the signatures of those that pass every check before
     /// their signature. When the batch fails, those signatures are checked
     /// one by one to refuse only the bad ones: every record gets the verdict
-    /// [`Self::verify`] gives it (see [`proof::verify_batch`] for the one
-    /// kind of signature, made so on purpose by the key holder, on which
-    /// they can differ). The verdicts are in the order of `found`.
+    /// [`Self::verify`] gives it, whatever else the page holds (see
+    /// [`proof::verify_batch`] for why no signature, even one crafted by its
+    /// key holder, can pass one way and fail the other). The verdicts are in
+    /// the order of `found`.
     pub fn verify_many<'r>(&self, found: &[&'r FoundRecord]) -> Vec<Result<Verified<'r>, Refusal>> {
         let due: Vec<Result<SignatureDue<'r>, Refusal>> =
             found.iter().map(|f| self.before_signature(f)).collect();
