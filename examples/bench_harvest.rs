@@ -34,35 +34,63 @@ fn status_mib(field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Resets the peak memory figure (VmHWM) to the current size; false where
-/// Linux does not allow it.
+/// Resets this process's peak resident size (`VmHWM`) to its current size
+/// (Linux, `/proc/self/clear_refs`); whether it could.
 fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// How much a step's peak resident size rose above the resident size when
+/// it started, in MiB: the peak is reset first (see [`reset_peak`]), so
+/// that what the process held before the step (and still holds) is not
+/// counted, and steps measured in turn are compared on equal terms.
+struct PeakRise {
+    start: f64,
+}
+
+impl PeakRise {
+    fn start() -> Option<Self> {
+        reset_peak().then(|| Self {
+            start: status_mib("VmRSS:"),
+        })
+    }
+
+    /// The rise so far, and the peak.
+    fn rise(&self) -> (f64, f64) {
+        let peak = status_mib("VmHWM:");
+        (peak - self.start, peak)
+    }
+}
+
 /// Records per second that Oxigraph's bulk loader stores from `quads` into
-/// an empty store in `dir`, committed and counted; and the process's peak
-/// memory while it loads (MiB; the quads to load are already in memory).
-fn bulk_load_rate(
+/// an empty store in `dir`, committed and counted; with the rise of the
+/// peak memory while it loads, in MiB (the quads, already held, aside), if
+/// it can be measured.
+fn bulk_load(
     dir: &std::path::Path,
     quads: &[Quad],
     records: usize,
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<(f64, Option<f64>)> {
     let store = oxigraph::store::Store::open(dir)?;
-    reset_peak();
+    let peak = PeakRise::start();
     let t = Instant::now();
     let mut loader = store.bulk_loader();
     loader.load_quads(quads.iter().cloned())?;
     loader.commit()?;
     let rate = records as f64 / t.elapsed().as_secs_f64();
-    let peak = status_mib("VmHWM:");
+    let rise = peak.map(|p| p.rise().0);
     anyhow::ensure!(
         store.len()? == quads.len(),
         "the bulk loader stored {} of {} quads",
         store.len()?,
         quads.len()
     );
-    Ok((rate, peak))
+    Ok((rate, rise))
+}
+
+/// [`bulk_load`], the rate alone.
+fn bulk_load_rate(dir: &std::path::Path, quads: &[Quad], records: usize) -> anyhow::Result<f64> {
+    Ok(bulk_load(dir, quads, records)?.0)
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -126,7 +154,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Baseline: Oxigraph's bulk loader, same quads, empty store, same run;
     // measured again after the harvest (see below), the faster one counts.
-    let (bulk_before, _) = bulk_load_rate(&tmp.path().join("bulk-before"), &all_quads, records)?;
+    let bulk_before = bulk_load_rate(&tmp.path().join("bulk-before"), &all_quads, records)?;
     let content_quads = all_quads.len();
     drop(all_quads);
 
@@ -154,10 +182,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let harvester = node.harvester()?;
     let rss_before = status_mib("VmHWM:");
-    // Linux: "5" resets the peak (VmHWM) to the current size, so that the
-    // peak printed after is the harvest's own.
-    let reset = reset_peak();
-    let rss_start = status_mib("VmRSS:");
+    // The peak reset to the current size, so that the peak read after is
+    // the harvest's own (the peer serving it included).
+    let harvest_memory = PeakRise::start();
     println!("harvesting…");
     let t = Instant::now();
     let reports = harvester.round(None, Arc::new(Quiet)).await;
@@ -170,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
         r.accepted
     );
     let harvest_rate = records as f64 / elapsed.as_secs_f64();
-    let harvest_peak = status_mib("VmHWM:");
+    let harvest_peak = harvest_memory.as_ref().map(PeakRise::rise);
     // Rounds with nothing new: the first runs while RocksDB still compacts
     // what the harvest wrote; the median of seven says what a routine round costs.
     let mut idle = Vec::new();
@@ -209,12 +236,11 @@ async fn main() -> anyhow::Result<()> {
         "the harvest stored {} content quads of {content_quads}",
         content.len()
     );
-    let (bulk_after, _) = bulk_load_rate(&tmp.path().join("bulk-after"), &content, records)?;
+    let bulk_after = bulk_load_rate(&tmp.path().join("bulk-after"), &content, records)?;
     let bulk_rate = bulk_before.max(bulk_after);
     // No harvest can store faster than a bulk load of exactly what it
     // stores; the gap to that is fetching, parsing and checking.
-    let (floor_rate, floor_peak) =
-        bulk_load_rate(&tmp.path().join("bulk-stored"), &stored, records)?;
+    let (floor_rate, floor_rise) = bulk_load(&tmp.path().join("bulk-stored"), &stored, records)?;
     // The same without the feed log: content, proof and catalogue record,
     // the least a node keeps of a harvested version without relaying it.
     let feed_graph = GraphName::NamedNode(node.store.feed().clone());
@@ -223,8 +249,7 @@ async fn main() -> anyhow::Result<()> {
         .filter(|q| q.graph_name != feed_graph)
         .cloned()
         .collect();
-    let (unrelayed_rate, _) =
-        bulk_load_rate(&tmp.path().join("bulk-unrelayed"), &unrelayed, records)?;
+    let unrelayed_rate = bulk_load_rate(&tmp.path().join("bulk-unrelayed"), &unrelayed, records)?;
 
     println!(
         "\n{records} records, {quads_per_record:.1} quads each, {} pages, written in batches of {}",
@@ -248,17 +273,16 @@ async fn main() -> anyhow::Result<()> {
         unrelayed_rate / bulk_rate,
         unrelayed.len() as f64 / records as f64
     );
-    if reset {
-        println!(
-            "  memory: {rss_start:.0} MiB when the harvest starts, peak {harvest_peak:.0} MiB during it (whole process, peer included)"
-        );
-        println!(
-            "  memory: peak {floor_peak:.0} MiB during the bulk load of all the harvest stores (whole process, those quads in memory)"
-        );
-    } else {
-        println!(
-            "  peak memory: {rss_before:.0} MiB before the harvest, {harvest_peak:.0} MiB after (whole process, peer included)"
-        );
+    match (harvest_memory, harvest_peak, floor_rise) {
+        (Some(start), Some((rise, peak)), Some(floor_rise)) => println!(
+            "  peak memory: the harvest {rise:.0} MiB above the {:.0} MiB held when it started (peak {peak:.0} MiB, the peer serving it included); the bulk load of all it stores {floor_rise:.0} MiB above what was held when it started (its quads aside): {:.2}x",
+            start.start,
+            rise / floor_rise.max(1.0)
+        ),
+        _ => println!(
+            "  peak memory: {rss_before:.0} MiB before the harvest, {:.0} MiB after (whole process, peer included)",
+            status_mib("VmHWM:")
+        ),
     }
     println!(
         "  round with nothing new, 1 peer: median {:.1} ms of 7 (first {first_idle:.1} ms, slowest {:.1} ms)",
