@@ -429,7 +429,9 @@ impl Described<'_> {
     }
 }
 
-fn sort_keys(keys: &mut [PeerKey]) {
+/// Keys in the order descriptions and entries list them: by `valid_from`,
+/// then by public key.
+pub(crate) fn sort_keys(keys: &mut [PeerKey]) {
     keys.sort_by(|a, b| (&a.valid_from, &a.public_key).cmp(&(&b.valid_from, &b.public_key)));
 }
 

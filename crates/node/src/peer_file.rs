@@ -521,6 +521,10 @@ pub fn merge_keys(pinned: &[PeerKey], described: &[PeerKey]) -> (Vec<PeerKey>, V
             keys.push(new.clone());
         }
     }
+    // In the order a description and `ccis node entry` list them, so that
+    // what is pinned reads the same as what the node says of itself (a key
+    // made in the same second as another would otherwise keep its place).
+    crate::node_description::sort_keys(&mut keys);
     (keys, changes)
 }
 
@@ -673,6 +677,23 @@ mod tests {
         let (keys, changes) = merge_keys(&[revoked], &[key(1, "2026-01-01T00:00:00Z")]);
         assert!(keys[0].revoked);
         assert!(!changes[0].alters_pin());
+    }
+
+    #[test]
+    fn merged_keys_are_listed_as_the_node_lists_them_even_within_one_second() {
+        // A key rotated in the second the node was made: the two keys share
+        // `valid_from`, and the node's entry orders them by public key.
+        let at = "2026-01-01T00:00:00Z";
+        let (first, second) = if multikey(1) < multikey(2) {
+            (1, 2)
+        } else {
+            (2, 1)
+        };
+        let pinned = vec![key(second, at)];
+        let described = vec![key(first, at), key(second, at)];
+        let (keys, _) = merge_keys(&pinned, &described);
+        let order: Vec<&str> = keys.iter().map(|k| k.public_key.as_str()).collect();
+        assert_eq!(order, [multikey(first), multikey(second)]);
     }
 
     #[test]
