@@ -82,6 +82,17 @@ impl Index {
         Ok(index)
     }
 
+    /// Empties the index and sets its position to 0, in one commit; a
+    /// [`Index::catch_up`] then rebuilds it (what `ccis reindex` does to an
+    /// index already open).
+    pub fn clear(&self) -> Result<(), SearchError> {
+        let mut w = self.writer()?;
+        w.writer
+            .delete_all_documents()
+            .map_err(index_err(&self.path, "cannot clear the index"))?;
+        self.commit(&mut w, 0)
+    }
+
     /// The feed position the index reflects: positions before it are in it.
     pub fn position(&self) -> u64 {
         self.writer().map(|w| w.position).unwrap_or(0)

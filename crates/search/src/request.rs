@@ -92,11 +92,19 @@ impl SearchRequest {
     }
 
     /// The words searched for: the text cut at [`MAX_QUERY_CHARS`], split
-    /// on anything but letters and digits, at most [`MAX_QUERY_WORDS`].
+    /// on anything but letters and digits, one-letter words left out when
+    /// there are longer ones (the `l` of `l'impact`, the `d` of `d'Avise`),
+    /// at most [`MAX_QUERY_WORDS`].
     pub fn words(&self) -> Vec<String> {
         let text: String = self.text.chars().take(MAX_QUERY_CHARS).collect();
-        text.split(|c: char| !c.is_alphanumeric())
+        let all: Vec<&str> = text
+            .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
+            .collect();
+        let long = |w: &&str| w.chars().nth(1).is_some();
+        let keep_short = !all.iter().any(long);
+        all.into_iter()
+            .filter(|w| keep_short || long(w))
             .take(MAX_QUERY_WORDS)
             .map(str::to_owned)
             .collect()
