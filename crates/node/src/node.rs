@@ -15,7 +15,7 @@ use ed25519_dalek::SigningKey;
 use oxrdf::NamedNode;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// What publishing did to one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,7 +214,7 @@ pub struct Node {
     /// The operator API token, only right after `init` (never stored in clear).
     pub new_api_token: Option<String>,
     /// The search index, opened on first use (closed before the lock goes).
-    search: OnceLock<Arc<ccis_search::Index>>,
+    search: Mutex<Option<Arc<ccis_search::Index>>>,
     /// The directory's writer lock (none when opened read-only); the store
     /// is declared first, so it closes before the lock is released.
     _lock: Option<DirLock>,
@@ -371,7 +371,7 @@ impl Node {
             validator: OnceLock::new(),
             max_input_bytes: rdf_input::DEFAULT_MAX_INPUT_BYTES,
             new_api_token: None,
-            search: OnceLock::new(),
+            search: Mutex::new(None),
             _lock: lock,
         }
     }
@@ -593,11 +593,13 @@ impl Node {
     /// missing, corrupt or incompatible one is rebuilt from the store, and
     /// it catches up with the store's feed log.
     pub fn search_index(&self) -> Result<Arc<ccis_search::Index>, NodeError> {
-        if let Some(index) = self.search.get() {
+        let mut slot = self.search_slot();
+        if let Some(index) = slot.as_ref() {
             return Ok(index.clone());
         }
         let opened = Arc::new(ccis_search::Index::open(&self.dir.index(), &self.store)?);
-        Ok(self.search.get_or_init(|| opened).clone())
+        *slot = Some(opened.clone());
+        Ok(opened)
     }
 
     /// Brings the search index up to the store (after a write or a harvest
@@ -609,14 +611,24 @@ impl Node {
     /// Throws the search index away and builds it again from the store
     /// (`ccis reindex`).
     pub fn rebuild_search_index(&self) -> Result<Arc<ccis_search::Index>, NodeError> {
-        if let Some(index) = self.search.get() {
+        let mut slot = self.search_slot();
+        if let Some(index) = slot.as_ref() {
             // Already open in this process: empty it in place, then refill.
             index.clear()?;
             index.catch_up(&self.store)?;
             return Ok(index.clone());
         }
         let rebuilt = Arc::new(ccis_search::Index::rebuild(&self.dir.index(), &self.store)?);
-        Ok(self.search.get_or_init(|| rebuilt).clone())
+        *slot = Some(rebuilt.clone());
+        Ok(rebuilt)
+    }
+
+    /// The open search index, if any (one opening at a time).
+    fn search_slot(&self) -> MutexGuard<'_, Option<Arc<ccis_search::Index>>> {
+        // A panic while opening left nothing half-made in the slot.
+        self.search
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Indexes what was just stored; what fails here is logged, not

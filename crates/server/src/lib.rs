@@ -315,6 +315,11 @@ impl NodeServer {
         self.listener.local_addr()
     }
 
+    /// The node's search index (caught up when the server was made).
+    pub fn search_index(&self) -> Option<Arc<ccis_search::Index>> {
+        self.state.search.clone()
+    }
+
     /// The node's harvester, when it harvests peers.
     pub fn harvester(&self) -> Option<&ccis_harvest::Harvester> {
         self.harvester.as_ref().map(|(h, _)| h)
