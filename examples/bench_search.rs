@@ -383,6 +383,29 @@ fn report(what: &str, sorted: &[Duration]) {
     );
 }
 
+/// Store and index times and sizes.
+fn print_build(records: usize, storing: Duration, indexing: Duration, node: &Node) {
+    let (store_bytes, index_bytes) = (size(&node.dir.store()), size(&node.dir.index()));
+    println!("{records} records");
+    println!(
+        "  store: {:>7.1} s   ({:.0} records/s)",
+        storing.as_secs_f64(),
+        records as f64 / storing.as_secs_f64()
+    );
+    println!(
+        "  index built from the feed log: {:>7.1} s   ({:.0} records/s)   {:.2}x the time to store",
+        indexing.as_secs_f64(),
+        records as f64 / indexing.as_secs_f64(),
+        indexing.as_secs_f64() / storing.as_secs_f64()
+    );
+    println!(
+        "  size: store {:.1} MiB, index {:.1} MiB ({:.2}x the store)",
+        store_bytes as f64 / 1048576.0,
+        index_bytes as f64 / 1048576.0,
+        index_bytes as f64 / store_bytes as f64
+    );
+}
+
 fn main() -> anyhow::Result<()> {
     let records: usize = std::env::args()
         .nth(1)
@@ -407,25 +430,7 @@ fn main() -> anyhow::Result<()> {
     let indexing = t.elapsed();
     let all = index.search(&SearchRequest::default())?.total;
     anyhow::ensure!(all == records as u64, "{all} of {records} records indexed");
-    let (store_bytes, index_bytes) = (size(&node.dir.store()), size(&node.dir.index()));
-    println!("{records} records");
-    println!(
-        "  store: {:>7.1} s   ({:.0} records/s)",
-        storing.as_secs_f64(),
-        records as f64 / storing.as_secs_f64()
-    );
-    println!(
-        "  index built from the feed log: {:>7.1} s   ({:.0} records/s)   {:.2}x the time to store",
-        indexing.as_secs_f64(),
-        records as f64 / indexing.as_secs_f64(),
-        indexing.as_secs_f64() / storing.as_secs_f64()
-    );
-    println!(
-        "  size: store {:.1} MiB, index {:.1} MiB ({:.2}x the store)",
-        store_bytes as f64 / 1048576.0,
-        index_bytes as f64 / 1048576.0,
-        index_bytes as f64 / store_bytes as f64
-    );
+    print_build(records, storing, indexing, &node);
     println!("search, in process (1,000 runs each; country and theme selected):");
     let _ = latencies(&index, 100, 2)?; // warm-up
     report("two words + two facets", &latencies(&index, 1000, 2)?);

@@ -58,6 +58,23 @@ pub enum QueryFormat {
     Tsv,
 }
 
+/// `ccis search`.
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// The node directory.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// Select a facet value, NAME=VALUE (type, tool_type, country, theme,
+    /// audience, stage, language, origin); repeat to combine.
+    #[arg(long = "facet", value_name = "NAME=VALUE")]
+    facets: Vec<String>,
+    /// Results to print.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// The words to find (none: every record, newest first).
+    words: Vec<String>,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -195,20 +212,7 @@ pub enum Command {
     },
     /// Search the records the node holds (its search index), as the web
     /// catalogue will: words in any language, facets as NAME=VALUE.
-    Search {
-        /// The node directory.
-        #[arg(long, default_value = ".")]
-        dir: PathBuf,
-        /// Select a facet value, NAME=VALUE (type, tool_type, country, theme,
-        /// audience, stage, language, origin); repeat to combine.
-        #[arg(long = "facet", value_name = "NAME=VALUE")]
-        facets: Vec<String>,
-        /// Results to print.
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-        /// The words to find (none: every record, newest first).
-        words: Vec<String>,
-    },
+    Search(SearchArgs),
     /// Make a new operator API token (the old one stops working); prints it once.
     Token {
         /// The node directory.
@@ -311,12 +315,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Harvest { dir, peer, .. } => cmd_harvest(&dir, peer.as_deref(), out),
         Command::Resign { dir } => cmd_resign(&dir, out),
         Command::Reindex { dir } => cmd_reindex(&dir, out),
-        Command::Search {
-            dir,
-            facets,
-            limit,
-            words,
-        } => cmd_search(&dir, &words.join(" "), &facets, limit, out),
+        Command::Search(args) => cmd_search(&args, out),
         Command::Token { dir } => cmd_token(&dir, out),
         Command::Demo {
             dir,
@@ -645,16 +644,10 @@ fn cmd_reindex(dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
 }
 
 /// `ccis search`.
-fn cmd_search(
-    dir: &Path,
-    text: &str,
-    facets: &[String],
-    limit: usize,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
+fn cmd_search(args: &SearchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     use crate::search::{Facet, SearchRequest};
-    let mut request = SearchRequest::new(text).page(1, limit);
-    for f in facets {
+    let mut request = SearchRequest::new(args.words.join(" ")).page(1, args.limit);
+    for f in &args.facets {
         let Some((name, value)) = f.split_once('=') else {
             bail!("--facet {f}: write NAME=VALUE");
         };
@@ -663,7 +656,7 @@ fn cmd_search(
         };
         request = request.select(facet, value);
     }
-    let node = Node::open_for(dir, "`ccis search`")?;
+    let node = Node::open_for(&args.dir, "`ccis search`")?;
     let results = node.search_index()?.search(&request)?;
     writeln!(out, "{} record(s)", results.total)?;
     for hit in &results.hits {

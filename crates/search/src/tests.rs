@@ -242,7 +242,12 @@ fn facets_or_within_and_across_with_disjunctive_counts() {
             .count(&format!("{CCIS}Tool")),
         2
     );
-    // A value nothing has selects nothing and is still listed.
+}
+
+#[test]
+fn a_value_nothing_has_selects_nothing_and_is_still_listed() {
+    let f = fixture(four_tools());
+    let fra = format!("{COUNTRY}FRA");
     let r = search(
         &f.index,
         SearchRequest::new("").select(Facet::Country, "nowhere"),
