@@ -279,7 +279,13 @@ async fn bind_nodes(
 }
 
 /// A demo node being served: its id, harvester and store.
-type Served = (String, ccis_harvest::Harvester, ccis_store::NodeStore);
+/// A demo node: id, harvester, store and search index.
+type Served = (
+    String,
+    ccis_harvest::Harvester,
+    ccis_store::NodeStore,
+    Option<std::sync::Arc<ccis_search::Index>>,
+);
 
 /// A demo node's server task.
 type Serving = tokio::task::JoinHandle<Result<(), ccis_server::ServerError>>;
@@ -339,13 +345,14 @@ fn serve_nodes(
             .harvester()
             .cloned()
             .with_context(|| format!("demo node {id} has no peers to harvest"))?;
+        let search = server.search_index();
         let mut stop = stop.clone();
         let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
         // After the two rounds below, each node harvests every minute, as `ccis serve` does.
         servers.push(tokio::spawn(server.run(stopped, DEMO_INTERVAL)));
-        nodes.push((id, harvester, store));
+        nodes.push((id, harvester, store, search));
     }
     Ok((nodes, servers))
 }
@@ -360,7 +367,7 @@ async fn first_rounds(
     let mut refused = HashMap::new();
     for _ in 0..2 {
         let mut rounds = tokio::task::JoinSet::new();
-        for (id, harvester, _) in nodes {
+        for (id, harvester, _, _) in nodes {
             let (id, harvester) = (id.clone(), harvester.clone());
             rounds.spawn(async move {
                 let reports = harvester
@@ -379,6 +386,13 @@ async fn first_rounds(
             }
         }
     }
+    // What the rounds stored reaches each node's search index, as after a
+    // round of `ccis serve`.
+    for (_, _, store, search) in nodes {
+        if let Some(index) = search {
+            ccis_node::rounds::update_index(index.clone(), store.clone()).await;
+        }
+    }
     Ok(refused)
 }
 
@@ -394,7 +408,7 @@ fn print_holdings(
         "\n{:<10} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6} {:>8}  URL",
         "node", "fr", "es", "se", "lv", "eu", "total", "refused"
     )?;
-    for (id, _, store) in nodes {
+    for (id, _, store, _) in nodes {
         let entries = store.entries()?;
         let mut by_origin: HashMap<String, usize> = HashMap::new();
         for e in &entries {

@@ -14,6 +14,7 @@
 //! | store | [`ccis_store`] | [`store`] |
 //! | feed | [`ccis_feed`] | [`feed`] |
 //! | harvest | [`ccis_harvest`] | [`harvest`] |
+//! | search | [`ccis_search`] | [`search`] |
 //! | node | [`ccis_node`] | [`config`], [`dir_lock`], [`node`], [`status`], [`peer_file`], [`key_admin`], [`node_description`], [`atomic_file`] |
 //! | interfaces | [`ccis_server`], this crate | [`server`], [`prescan`], `cli`, `demo` |
 #![doc = include_str!("../docs/01-architecture.md")]
@@ -25,6 +26,7 @@ pub use ccis_model::{canon, clock, ids, rdf_input, record, vocab};
 pub use ccis_node::{
     atomic_file, config, dir_lock, key_admin, node, node_description, peer_file, status,
 };
+pub use ccis_search as search;
 pub use ccis_server as server;
 pub use ccis_server::prescan;
 pub use ccis_store as store;

@@ -58,6 +58,23 @@ pub enum QueryFormat {
     Tsv,
 }
 
+/// `ccis search`.
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// The node directory.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// Select a facet value, NAME=VALUE (type, tool_type, country, theme,
+    /// audience, stage, language, origin); repeat to combine.
+    #[arg(long = "facet", value_name = "NAME=VALUE")]
+    facets: Vec<String>,
+    /// Results to print.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// The words to find (none: every record, newest first).
+    words: Vec<String>,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -185,6 +202,17 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Throw the search index away (`<dir>/index/`) and build it again from the
+    /// store. Never needed for correctness: the index follows the store by
+    /// itself and rebuilds itself when it is missing, corrupt or outdated.
+    Reindex {
+        /// The node directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Search the records the node holds (its search index), as the web
+    /// catalogue will: words in any language, facets as NAME=VALUE.
+    Search(SearchArgs),
     /// Make a new operator API token (the old one stops working); prints it once.
     Token {
         /// The node directory.
@@ -286,6 +314,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => cmd_harvest_reset(&dir, &peer, out),
         Command::Harvest { dir, peer, .. } => cmd_harvest(&dir, peer.as_deref(), out),
         Command::Resign { dir } => cmd_resign(&dir, out),
+        Command::Reindex { dir } => cmd_reindex(&dir, out),
+        Command::Search(args) => cmd_search(&args, out),
         Command::Token { dir } => cmd_token(&dir, out),
         Command::Demo {
             dir,
@@ -550,6 +580,13 @@ fn cmd_harvest(dir: &Path, peer: Option<&str>, out: &mut impl Write) -> anyhow::
     let progress = crate::harvest::progress_for_terminal();
     let reports = tokio::runtime::Runtime::new()?.block_on(harvester.round(peer, progress));
     print_harvest_summary(&reports, out)?;
+    // What the round stored (withdrawals too) reaches the search index now.
+    if let Err(e) = node.update_search_index() {
+        writeln!(
+            out,
+            "search index not updated (it catches up when next opened): {e}"
+        )?;
+    }
     let failed = reports.iter().filter(|r| r.error.is_some()).count();
     if failed == reports.len() {
         bail!("no peer could be harvested");
@@ -587,6 +624,45 @@ fn cmd_resign(dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
         done.len(),
         node.verification_method()
     )?;
+    Ok(())
+}
+
+/// `ccis reindex`.
+fn cmd_reindex(dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let node = Node::open_for(dir, "`ccis reindex`")?;
+    let started = std::time::Instant::now();
+    let index = node.rebuild_search_index()?;
+    let all = index.search(&crate::search::SearchRequest::default())?;
+    writeln!(
+        out,
+        "search index rebuilt in {:.1}s: {} record(s), feed position {}",
+        started.elapsed().as_secs_f64(),
+        all.total,
+        index.position()
+    )?;
+    Ok(())
+}
+
+/// `ccis search`.
+fn cmd_search(args: &SearchArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    use crate::search::{Facet, SearchRequest};
+    let mut request = SearchRequest::new(args.words.join(" ")).page(1, args.limit);
+    for f in &args.facets {
+        let Some((name, value)) = f.split_once('=') else {
+            bail!("--facet {f}: write NAME=VALUE");
+        };
+        let Some(facet) = Facet::from_name(name) else {
+            bail!("--facet {f}: no facet {name}");
+        };
+        request = request.select(facet, value);
+    }
+    let node = Node::open_for(&args.dir, "`ccis search`")?;
+    let results = node.search_index()?.search(&request)?;
+    writeln!(out, "{} record(s)", results.total)?;
+    for hit in &results.hits {
+        let title = hit.title(&["en"]).unwrap_or("");
+        writeln!(out, "{}\t{title}", hit.iri)?;
+    }
     Ok(())
 }
 

@@ -313,4 +313,9 @@ impl NodeDir {
     pub fn store(&self) -> PathBuf {
         self.root.join(STORE_DIR)
     }
+
+    /// The search index directory.
+    pub fn index(&self) -> PathBuf {
+        self.root.join(ccis_search::INDEX_DIR)
+    }
 }

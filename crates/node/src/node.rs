@@ -15,7 +15,7 @@ use ed25519_dalek::SigningKey;
 use oxrdf::NamedNode;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// What publishing did to one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +103,10 @@ pub enum NodeError {
         /// What the store said.
         source: BoxError,
     },
+    /// The search index could not be opened or brought up to the store
+    /// (what is stored is stored: the index catches up when next opened).
+    #[error(transparent)]
+    Search(Box<ccis_search::SearchError>),
     /// An input file with no known RDF format.
     #[error("{0}: unknown format; use .ttl, .nt, .jsonld or --format")]
     UnknownFormat(String),
@@ -165,6 +169,12 @@ pub enum NodeError {
     },
 }
 
+impl From<ccis_search::SearchError> for NodeError {
+    fn from(e: ccis_search::SearchError) -> Self {
+        NodeError::Search(Box::new(e))
+    }
+}
+
 /// Maps any store error into [`NodeError::Store`] with what was being done.
 pub(crate) fn store_err<E: Into<BoxError>>(what: impl Into<String>) -> impl FnOnce(E) -> NodeError {
     let what = what.into();
@@ -203,6 +213,8 @@ pub struct Node {
     pub max_input_bytes: u64,
     /// The operator API token, only right after `init` (never stored in clear).
     pub new_api_token: Option<String>,
+    /// The search index, opened on first use (closed before the lock goes).
+    search: Mutex<Option<Arc<ccis_search::Index>>>,
     /// The directory's writer lock (none when opened read-only); the store
     /// is declared first, so it closes before the lock is released.
     _lock: Option<DirLock>,
@@ -359,6 +371,7 @@ impl Node {
             validator: OnceLock::new(),
             max_input_bytes: rdf_input::DEFAULT_MAX_INPUT_BYTES,
             new_api_token: None,
+            search: Mutex::new(None),
             _lock: lock,
         }
     }
@@ -570,7 +583,77 @@ impl Node {
         self.store.put_all(&items).map_err(store_err(format!(
             "cannot store {} version(s)",
             items.len()
-        )))
+        )))?;
+        abort_before_indexing_if_asked();
+        self.index_written();
+        Ok(())
+    }
+
+    /// The node's search index in `<dir>/index/`, opened on first use: a
+    /// missing, corrupt or incompatible one is rebuilt from the store, and
+    /// it catches up with the store's feed log.
+    pub fn search_index(&self) -> Result<Arc<ccis_search::Index>, NodeError> {
+        let mut slot = self.search_slot();
+        if let Some(index) = slot.as_ref() {
+            return Ok(index.clone());
+        }
+        let opened = Arc::new(ccis_search::Index::open(&self.dir.index(), &self.store)?);
+        *slot = Some(opened.clone());
+        Ok(opened)
+    }
+
+    /// Brings the search index up to the store (after a write or a harvest
+    /// round); returns the feed positions it indexed.
+    pub fn update_search_index(&self) -> Result<ccis_search::CaughtUp, NodeError> {
+        Ok(self.search_index()?.catch_up(&self.store)?)
+    }
+
+    /// Throws the search index away and builds it again from the store
+    /// (`ccis reindex`).
+    pub fn rebuild_search_index(&self) -> Result<Arc<ccis_search::Index>, NodeError> {
+        let mut slot = self.search_slot();
+        if let Some(index) = slot.as_ref() {
+            // Already open in this process: empty it in place, then refill.
+            index.clear()?;
+            index.catch_up(&self.store)?;
+            return Ok(index.clone());
+        }
+        let rebuilt = Arc::new(ccis_search::Index::rebuild(&self.dir.index(), &self.store)?);
+        *slot = Some(rebuilt.clone());
+        Ok(rebuilt)
+    }
+
+    /// The open search index, if any (one opening at a time).
+    fn search_slot(&self) -> MutexGuard<'_, Option<Arc<ccis_search::Index>>> {
+        // A panic while opening left nothing half-made in the slot.
+        self.search
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Indexes what was just stored; what fails here is logged, not
+    /// returned: the versions are stored, and the index catches up with the
+    /// store's feed log the next time it is opened or updated.
+    fn index_written(&self) {
+        if let Err(e) = self.update_search_index() {
+            tracing::warn!(error = %e, "search index not updated; it catches up when next opened");
+        }
+    }
+}
+
+/// Name of the environment variable that makes a process abort right after
+/// a write to the store and before the search index is updated. **For tests
+/// only** (the crash test of the search index, `tests/search.rs`): it
+/// simulates a crash between the two; never set it on a running node.
+pub const ABORT_BEFORE_INDEXING_ENV: &str = "CCIS_TEST_ABORT_BEFORE_INDEXING";
+
+/// Test-only hook, see [`ABORT_BEFORE_INDEXING_ENV`].
+fn abort_before_indexing_if_asked() {
+    if std::env::var_os(ABORT_BEFORE_INDEXING_ENV).is_some_and(|v| !v.is_empty()) {
+        eprintln!(
+            "{ABORT_BEFORE_INDEXING_ENV} is set: aborting after the store write, before indexing"
+        );
+        std::process::abort();
     }
 }
 

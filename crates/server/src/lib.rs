@@ -121,6 +121,9 @@ pub struct AppState {
     pub store: NodeStore,
     /// The node itself, for the operator's writes (one at a time).
     pub node: Arc<Mutex<Node>>,
+    /// The search index (the node's own, which its writes update), when
+    /// the server was started by [`NodeServer`] or given one.
+    pub search: Option<Arc<ccis_search::Index>>,
     /// Settings.
     pub options: Arc<ServerOptions>,
     /// The SPARQL endpoints `SERVICE` may call: the peers'.
@@ -161,6 +164,7 @@ impl AppState {
             workers,
             options: Arc::new(options),
             node: Arc::new(Mutex::new(node)),
+            search: None,
             pages: feed::PageCache::default(),
             stop: Arc::new(tokio::sync::watch::channel(false).0),
         }
@@ -281,12 +285,15 @@ impl NodeServer {
             }
             _ => None,
         };
+        // Caught up with the store before the first request.
+        let search = node.search_index()?;
         let mut connections = options.connections.clone();
         connections.max_connections = connections
             .max_connections
             .min(listen::connections_allowed(files));
         tracing::info!(node = %node.config.id, peers = peers.peers.len(), open_files = files, "serving");
-        let state = AppState::new(node, peers, options);
+        let mut state = AppState::new(node, peers, options);
+        state.search = Some(search);
         Ok(Self {
             state,
             listener,
@@ -308,6 +315,11 @@ impl NodeServer {
         self.listener.local_addr()
     }
 
+    /// The node's search index (caught up when the server was made).
+    pub fn search_index(&self) -> Option<Arc<ccis_search::Index>> {
+        self.state.search.clone()
+    }
+
     /// The node's harvester, when it harvests peers.
     pub fn harvester(&self) -> Option<&ccis_harvest::Harvester> {
         self.harvester.as_ref().map(|(h, _)| h)
@@ -321,10 +333,15 @@ impl NodeServer {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
         first_round_after: Duration,
     ) -> Result<(), ServerError> {
+        let search = self
+            .state
+            .search
+            .clone()
+            .map(|index| (index, self.state.store.clone()));
         let harvesting = self.harvester.map(|(harvester, interval)| {
             tokio::spawn(async move {
                 tokio::time::sleep(first_round_after).await;
-                ccis_node::rounds::run_periodically(harvester, interval).await
+                ccis_node::rounds::run_periodically(harvester, interval, search).await
             })
         });
         let stopper = self.state.clone();
