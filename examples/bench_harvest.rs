@@ -9,7 +9,7 @@
 use ccis::harvest::Quiet;
 use ccis::node::{InitOptions, Node};
 use ccis::record::Record;
-use ccis::store::{NodeStore, StoreMeta};
+use ccis::store::NodeStore;
 use oxrdf::{GraphName, NamedNode, Quad};
 use std::sync::Arc;
 use std::time::Instant;
@@ -122,13 +122,7 @@ async fn main() -> anyhow::Result<()> {
     samples.sort_by_key(|r| r.triples.len().abs_diff(23));
     samples.truncate(8);
     println!("building a peer with {records} records…");
-    let meta = StoreMeta {
-        origin: peer.config.id.clone(),
-        source: "local".into(),
-        stored_at: ccis::node::now(),
-        verified_with: peer.verification_method(),
-        signed_nquads: None,
-    };
+    let meta = peer.local_meta();
     let mut all_quads = Vec::new();
     let mut batch = Vec::new();
     for n in 0..records {

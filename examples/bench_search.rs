@@ -13,7 +13,7 @@
 use ccis::node::{InitOptions, Node};
 use ccis::record::Record;
 use ccis::search::{Facet, Index, SearchRequest};
-use ccis::store::{NodeStore, StoreMeta};
+use ccis::store::NodeStore;
 use oxrdf::vocab::rdf;
 use oxrdf::{Literal, NamedNode, Triple};
 use std::time::{Duration, Instant};
@@ -329,13 +329,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 /// Stores `records` records; returns the time the store's writes took.
 fn store_records(node: &Node, records: usize) -> anyhow::Result<Duration> {
-    let meta = StoreMeta {
-        origin: node.config.id.clone(),
-        source: "local".into(),
-        stored_at: ccis::node::now(),
-        verified_with: node.verification_method(),
-        signed_nquads: None,
-    };
+    let meta = node.local_meta();
     let mut rng = Rng(0x5EED);
     let mut batch = Vec::new();
     let mut storing = Duration::ZERO;

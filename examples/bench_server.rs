@@ -10,7 +10,7 @@
 use ccis::node::{InitOptions, Node};
 use ccis::rdf_input::{self, InputFormat, PinnedContexts};
 use ccis::record::{self, Record};
-use ccis::store::{NodeStore, StoreMeta};
+use ccis::store::NodeStore;
 use oxigraph::sparql::QueryResults;
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
 use oxrdf::NamedNode;
@@ -93,13 +93,7 @@ async fn main() -> anyhow::Result<()> {
         samples.len()
     );
     let started = Instant::now();
-    let meta = StoreMeta {
-        origin: node.config.id.clone(),
-        source: "local".into(),
-        stored_at: ccis::node::now(),
-        verified_with: node.verification_method(),
-        signed_nquads: None,
-    };
+    let meta = node.local_meta();
     let mut batch = Vec::new();
     let mut triples = 0usize;
     for n in 0..records {

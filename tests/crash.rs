@@ -94,13 +94,7 @@ async fn sigkill_during_a_harvest_then_restart_converges(batch: usize, bulk_min:
             let files = common::sample_files("fr");
             let mut samples = node.read_records(&files, None).unwrap();
             samples.retain(|r| !r.is_withdrawn());
-            let meta = StoreMeta {
-                origin: node.config.id.clone(),
-                source: "local".into(),
-                stored_at: ccis::node::now(),
-                verified_with: node.verification_method(),
-                signed_nquads: None,
-            };
+            let meta = node.local_meta();
             let mut batch = Vec::new();
             for n in 0..RECORDS {
                 let r = copy(&samples[n % samples.len()], n);

@@ -570,15 +570,20 @@ impl Node {
         Ok(SignedRecord { record, proof })
     }
 
-    fn store_local(&self, signed: &[SignedRecord]) -> Result<(), NodeError> {
-        let stored_at = now();
-        let meta = StoreMeta {
+    /// The provenance of this node's own versions stored now: its id, no
+    /// peer as source, signed with its active key.
+    pub fn local_meta(&self) -> StoreMeta {
+        StoreMeta {
             origin: self.config.id.clone(),
             source: "local".into(),
-            stored_at,
+            stored_at: now(),
             verified_with: self.verification_method(),
             signed_nquads: None,
-        };
+        }
+    }
+
+    fn store_local(&self, signed: &[SignedRecord]) -> Result<(), NodeError> {
+        let meta = self.local_meta();
         let items: Vec<_> = signed.iter().map(|s| (s.clone(), meta.clone())).collect();
         self.store.put_all(&items).map_err(store_err(format!(
             "cannot store {} version(s)",

@@ -246,28 +246,38 @@ impl PeersFile {
             .get_mut(index)
             .ok_or_else(|| layout(&path, "peer table vanished"))?;
         let item = std::mem::take(&mut table["keys"]);
-        let mut pinned = match item {
-            Item::None => ArrayOfTables::new(),
-            other => other.into_array_of_tables().map_err(|_| {
-                layout(
-                    &path,
-                    &format!("keys of peer {id} are not a list of tables"),
-                )
-            })?,
+        let mut existing: Vec<Table> = match item {
+            Item::None => Vec::new(),
+            other => other
+                .into_array_of_tables()
+                .map_err(|_| {
+                    layout(
+                        &path,
+                        &format!("keys of peer {id} are not a list of tables"),
+                    )
+                })?
+                .into_iter()
+                .collect(),
         };
-        pinned.retain(|t| {
-            t.get("public_key")
-                .and_then(Item::as_str)
-                .is_some_and(|mk| keys.iter().any(|k| k.public_key == mk))
-        });
+        // In the order of `keys`, each pinned key's table kept (with its
+        // comments) and updated, new ones added, the others dropped.
+        let mut pinned = ArrayOfTables::new();
         for key in keys {
-            let existing = pinned.iter_mut().find(|t| {
+            let found = existing.iter().position(|t| {
                 t.get("public_key").and_then(Item::as_str) == Some(key.public_key.as_str())
             });
-            match existing {
-                Some(t) => update_key_table(t, key),
-                None => pinned.push(key_table(key)),
-            }
+            let mut t = match found {
+                Some(i) => {
+                    let mut t = existing.swap_remove(i);
+                    update_key_table(&mut t, key);
+                    t
+                }
+                None => key_table(key),
+            };
+            // Printed in the array's order, right after the peer's table
+            // (a position kept from parsing would put them back in the old one).
+            t.set_position(None);
+            pinned.push(t);
         }
         table["keys"] = Item::ArrayOfTables(pinned);
         // A list written inline (`keys = [{…}]`) becomes `[[peer.keys]]` tables.
@@ -694,6 +704,21 @@ mod tests {
         let (keys, _) = merge_keys(&pinned, &described);
         let order: Vec<&str> = keys.iter().map(|k| k.public_key.as_str()).collect();
         assert_eq!(order, [multikey(first), multikey(second)]);
+        // And the file lists them in that order, the pinned one's table kept.
+        let (_dir, mut file) = open(&sample());
+        file.set_keys("fr-one", &[key(second, at)]).unwrap();
+        file.save().unwrap();
+        let mut file = PeersFile::open(file.path()).unwrap();
+        file.set_keys("fr-one", &keys).unwrap();
+        let peers = file.peers().unwrap();
+        let listed: Vec<String> = peers
+            .get("fr-one")
+            .unwrap()
+            .keys
+            .iter()
+            .map(|k| k.public_key.clone())
+            .collect();
+        assert_eq!(listed, [multikey(first), multikey(second)]);
     }
 
     #[test]
