@@ -279,30 +279,36 @@ fn own_and_harvested(store: &NodeStore) -> SignedRecord {
     own
 }
 
-#[test]
-fn provenance_is_written_as_iris_and_the_origin_keeps_its_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir);
-    let own = own_and_harvested(&store);
+/// The provenance `own_and_harvested` leaves in the catalogue, as IRIs: a
+/// record of lv and one of fr relayed by eu, both signed with `VM`.
+fn assert_provenance_as_iris(store: &NodeStore) {
     let iri = |s: &str| Term::NamedNode(NamedNode::new_unchecked(s));
     assert_eq!(
-        sorted_catalogue_objects(&store, vocab::ORIGIN_NODE),
+        sorted_catalogue_objects(store, vocab::ORIGIN_NODE),
         [
             iri("https://fr.example/node"),
             iri("https://lv.example/node")
         ]
     );
     assert_eq!(
-        sorted_catalogue_objects(&store, vocab::DCT_SOURCE),
+        sorted_catalogue_objects(store, vocab::DCT_SOURCE),
         [
             iri("https://eu.example/node"),
             iri("https://lv.example/node")
         ]
     );
     assert_eq!(
-        catalogue_objects(&store, vocab::VERIFICATION),
+        catalogue_objects(store, vocab::VERIFICATION),
         [iri(VM), iri(VM)]
     );
+}
+
+#[test]
+fn provenance_is_written_as_iris_and_the_origin_keeps_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let own = own_and_harvested(&store);
+    assert_provenance_as_iris(&store);
     let id = |s: &str| Term::from(Literal::new_simple_literal(s));
     assert_eq!(
         sorted_catalogue_objects(&store, vocab::DCT_IDENTIFIER),
@@ -487,25 +493,7 @@ fn provenance_written_as_literals_is_rewritten_as_iris_when_the_store_opens() {
         own
     };
     let store = NodeStore::open(&path, "https://lv.example").unwrap();
-    let iri = |s: &str| Term::NamedNode(NamedNode::new_unchecked(s));
-    assert_eq!(
-        sorted_catalogue_objects(&store, vocab::ORIGIN_NODE),
-        [
-            iri("https://fr.example/node"),
-            iri("https://lv.example/node")
-        ]
-    );
-    assert_eq!(
-        sorted_catalogue_objects(&store, vocab::DCT_SOURCE),
-        [
-            iri("https://eu.example/node"),
-            iri("https://lv.example/node")
-        ]
-    );
-    assert_eq!(
-        catalogue_objects(&store, vocab::VERIFICATION),
-        [iri(VM), iri(VM)]
-    );
+    assert_provenance_as_iris(&store);
     let entry = store.entry(&own.record.iri).unwrap().unwrap();
     assert_eq!(
         (entry.origin.as_str(), entry.source.as_str()),
