@@ -50,7 +50,7 @@ pub struct PublishRefused {
 }
 
 /// An error of the store, whatever its backend, carried with what was being done.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use ccis_harvest::BoxError;
 
 /// Why a node could not be opened, or could not do what it was asked; each
 /// variant names the file, the record or the key, and nothing already stored

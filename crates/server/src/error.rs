@@ -4,8 +4,7 @@ use ccis_integrity::peers::PeersError;
 use ccis_node::node::NodeError;
 use std::net::SocketAddr;
 
-/// Any error of a lower layer (store, feed), carried with what was being done.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use ccis_node::node::BoxError;
 
 /// An error of the server; each variant says what was being done.
 #[derive(Debug, thiserror::Error)]
