@@ -183,6 +183,7 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let reports = harvester.round(None, Arc::new(Quiet)).await;
     let elapsed = t.elapsed();
+    println!("harvested in {:.1} s", elapsed.as_secs_f64());
     let r = &reports[0];
     anyhow::ensure!(r.error.is_none(), "harvest failed: {:?}", r.error);
     anyhow::ensure!(

@@ -156,6 +156,14 @@ async fn sigkill_during_a_harvest_then_restart_converges(batch: usize, bulk_min:
 
     let open = |dir: &std::path::Path| Node::open(dir).unwrap();
     let (k, c) = (open(&killed), open(&clean));
+    // Files of bulk loads killed before their ingestion are gone.
+    let leftovers: Vec<_> = std::fs::read_dir(killed.join(ccis::config::STORE_DIR))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("bulk-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     let held = common::holdings(&k.store);
     assert_eq!(held.len(), RECORDS);
     assert_eq!(held, common::holdings(&c.store));

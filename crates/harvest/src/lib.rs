@@ -80,6 +80,12 @@ pub struct HarvestConfig {
     /// A write of at least this many first versions of records not yet
     /// stored goes through Oxigraph's bulk loader instead of a transaction.
     pub bulk_min_records: usize,
+    /// Versions one bulk load gathers, batch after batch, before it is
+    /// ingested (with the position after them).
+    pub bulk_session_records: usize,
+    /// Seconds a bulk load may stay open: other writes to the store (local
+    /// publishing, other peers' batches) wait for it this long, plus a batch.
+    pub bulk_session_secs: u64,
     /// Most members a page may declare; a page with more is refused.
     pub max_page_members: usize,
     /// Most relations (`tree:relation`) a page may declare; a page with more
@@ -118,6 +124,8 @@ impl Default for HarvestConfig {
             max_backoff_secs: 30,
             batch_records: 5000,
             bulk_min_records: 1000,
+            bulk_session_records: 200_000,
+            bulk_session_secs: 60,
             max_page_members: 10_000,
             max_page_relations: 64,
             max_pages_per_round: 10_000,
@@ -750,6 +758,15 @@ impl Harvester {
             first.push(r);
         }
         Ok(first)
+    }
+
+    /// When the walks' writes use the bulk loader (from the configuration).
+    fn bulk_options(&self) -> ccis_store::BulkOptions {
+        ccis_store::BulkOptions {
+            min_records: self.config.bulk_min_records,
+            session_records: self.config.bulk_session_records,
+            session_time: Duration::from_secs(self.config.bulk_session_secs),
+        }
     }
 
     /// Logs each refusal once: a line in the log (information for an

@@ -534,3 +534,85 @@ async fn resetting_a_peer_never_harvested_changes_nothing() {
     assert_eq!(reset_position(&f.store, PEER).unwrap(), None);
     assert!(f.store.peer_states().unwrap().is_empty());
 }
+
+/// Batches of two, and a bulk load from two first versions on.
+fn small_batches() -> HarvestConfig {
+    HarvestConfig {
+        batch_records: 2,
+        bulk_min_records: 2,
+        retries: 0,
+        ..HarvestConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn batches_of_first_versions_are_stored_together_and_a_new_version_after_them() {
+    let f = Fixture::with_config(small_batches());
+    let (a1, a2) = (f.signed("a", "A", 1), f.signed("a", "A two", 2));
+    f.serve_page(
+        BASE,
+        0,
+        true,
+        &[a1, f.signed("b", "B", 1), f.signed("c", "C", 1)],
+    );
+    f.serve_page(BASE, 1, true, &[f.signed("d", "D", 1), a2]);
+    f.serve_page(BASE, 2, false, &[f.signed("e", "E", 1)]);
+    let r = f.round().await;
+    assert_eq!((r.accepted, r.known, r.pages, r.error), (6, 0, 3, None));
+    let held = f.holdings();
+    let slugs: Vec<_> = ["a", "b", "c", "d", "e"].map(record_url).to_vec();
+    assert_eq!(held.iter().map(|h| h.0.clone()).collect::<Vec<_>>(), slugs);
+    assert_eq!(held[0].1, 2);
+    assert_eq!(f.store.member_count().unwrap(), 6);
+    let state = f.state();
+    assert_eq!(state.page.as_deref(), Some(page_url(2).as_str()));
+    assert_eq!((state.accepted, state.pages), (6, 3));
+    // The feed relays them in the order read.
+    let relayed: Vec<_> = f
+        .store
+        .members(0, 6)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.record.as_str().to_owned(), m.version))
+        .collect();
+    let expected: Vec<_> = [("a", 1), ("b", 1), ("c", 1), ("d", 1), ("a", 2), ("e", 1)]
+        .map(|(s, v)| (record_url(s), v))
+        .to_vec();
+    assert_eq!(relayed, expected);
+    // Nothing is left open: the next round reads only what is new.
+    let idle = f.round().await;
+    assert_eq!((idle.accepted, idle.error), (0, None));
+}
+
+#[tokio::test]
+async fn a_walk_stopped_by_a_failing_page_keeps_what_it_judged_before() {
+    let f = Fixture::with_config(small_batches());
+    f.serve_page(
+        BASE,
+        0,
+        true,
+        &[f.signed("a", "A", 1), f.signed("b", "B", 1)],
+    );
+    f.serve_page(
+        BASE,
+        1,
+        true,
+        &[f.signed("c", "C", 1), f.signed("d", "D", 1)],
+    );
+    f.feed.set(&page_url(2), MemoryPage::Status(500));
+    let r = f.round().await;
+    assert!(
+        r.error.as_deref().is_some_and(|e| e.contains(&page_url(2))),
+        "{r:?}"
+    );
+    assert_eq!(r.accepted, 4);
+    assert_eq!(f.holdings().len(), 4);
+    let state = f.state();
+    assert_eq!(state.page.as_deref(), Some(page_url(1).as_str()));
+    assert_eq!(state.accepted, 4);
+    // The page comes back: the walk goes on from there.
+    f.serve_page(BASE, 2, false, &[f.signed("e", "E", 1)]);
+    let r = f.round().await;
+    assert_eq!((r.accepted, r.error), (1, None));
+    assert_eq!(f.store.member_count().unwrap(), 5);
+}

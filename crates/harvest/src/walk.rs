@@ -8,7 +8,7 @@ use crate::{Harvester, PageOutcome, PeerReport, Progress, Refusal, WalkMemory};
 use ccis_feed as feed;
 use ccis_integrity::peers::Peer;
 use ccis_integrity::signed::SignedRecord;
-use ccis_store::{PeerState, StoreMeta, Written};
+use ccis_store::{HarvestWrite, PeerState, StoreMeta, Written};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
@@ -77,11 +77,20 @@ struct Batch {
     /// A write failed: nothing after it may be written (the position would
     /// run ahead of what is stored).
     broken: bool,
+    /// What the batches are written with, while no write has it.
+    writer: Option<Box<dyn HarvestWrite>>,
 }
+
+/// What a write task gives back: what it wrote and the state after it, and
+/// the writer.
+type WriteDone = (
+    Result<(Written, PeerState), HarvestError>,
+    Box<dyn HarvestWrite>,
+);
 
 /// A batch being written.
 struct Writing {
-    handle: tokio::task::JoinHandle<Result<(Written, u64, PeerState), HarvestError>>,
+    handle: tokio::task::JoinHandle<WriteDone>,
     known: u64,
     refusals: Vec<Refusal>,
 }
@@ -100,6 +109,7 @@ impl Batch {
             dirty: false,
             writing: None,
             broken: false,
+            writer: None,
         }
     }
 
@@ -196,6 +206,9 @@ impl<'h> Walk<'h> {
         let mut flushed = self.flush(report).await;
         if flushed.is_ok() {
             flushed = self.finish_write(report).await;
+        }
+        if flushed.is_ok() {
+            flushed = self.finish_writer(report).await;
         }
         self.progress.page(report);
         walked.and(flushed)
@@ -401,15 +414,18 @@ impl<'h> Walk<'h> {
         }
         let items = std::mem::take(&mut batch.items);
         let mut state = batch.state.clone();
-        let store = self.h.store.clone();
         let peer_id = self.peer.id.clone();
-        let bulk_min = self.h.config.bulk_min_records;
+        let mut writer = match batch.writer.take() {
+            Some(writer) => writer,
+            None => self.h.store.peer_writer(&peer_id, self.h.bulk_options()),
+        };
         let keys: Vec<String> = batch.refusals.iter().map(|r| r.key.clone()).collect();
         let handle = tokio::task::spawn_blocking(move || {
-            store
-                .put_harvested_refusing(&items, &peer_id, &mut state, &keys, bulk_min)
-                .map(|written| (written, items.len() as u64, state))
-                .map_err(|e| HarvestError::store(&peer_id, e))
+            let done = writer
+                .write(items, &mut state, keys)
+                .map(|written| (written, state))
+                .map_err(|e| HarvestError::store(&peer_id, e));
+            (done, writer)
         });
         batch.writing = Some(Writing {
             handle,
@@ -428,21 +444,23 @@ impl<'h> Walk<'h> {
             return Ok(());
         };
         let done = match writing.handle.await {
-            Ok(done) => done,
+            Ok((done, writer)) => {
+                self.batch.writer = Some(writer);
+                done
+            }
             Err(source) => Err(self.task_failed("writing a batch", source)),
         };
         self.batch.broken = done.is_err();
-        let (written, offered, written_state) = done?;
+        let (written, written_state) = done?;
         tracing::debug!(
             peer = %report.peer,
             stored = written.stored,
             bulk = written.by_bulk_loader,
             "batch written"
         );
-        let stored = written.stored as u64;
-        report.accepted += stored;
+        self.count_written(&written, &written_state, report);
         // What another path stored meanwhile is skipped, and counted as known.
-        report.known += writing.known + offered - stored;
+        report.known += writing.known + written.skipped as u64;
         for r in &writing.refusals {
             if r.information {
                 report.unknown_origin += 1;
@@ -451,9 +469,39 @@ impl<'h> Walk<'h> {
             }
         }
         self.h.log_refusals(&writing.refusals);
-        // The pages judged meanwhile move the position on from there.
-        self.batch.state.accepted = written_state.accepted;
-        self.batch.state.revision = written_state.revision;
+        Ok(())
+    }
+
+    /// Counts versions stored, and takes the stored state's counters: the
+    /// pages judged meanwhile move the position on from there.
+    fn count_written(&mut self, written: &Written, stored: &PeerState, report: &mut PeerReport) {
+        report.accepted += written.stored as u64;
+        self.batch.state.accepted = stored.accepted;
+        self.batch.state.revision = stored.revision;
+    }
+
+    /// Stores what the writer still holds (a bulk load kept open across
+    /// batches), once every write is done; nothing after a failed write.
+    async fn finish_writer(&mut self, report: &mut PeerReport) -> Result<(), HarvestError> {
+        let Some(mut writer) = self.batch.writer.take() else {
+            return Ok(());
+        };
+        if self.batch.broken {
+            return Ok(());
+        }
+        let mut state = self.batch.state.clone();
+        let peer_id = self.peer.id.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            writer
+                .finish(&mut state)
+                .map(|written| (written, state))
+                .map_err(|e| HarvestError::store(&peer_id, e))
+        })
+        .await
+        .map_err(|source| self.task_failed("writing a batch", source))?;
+        self.batch.broken = done.is_err();
+        let (written, state) = done?;
+        self.count_written(&written, &state, report);
         Ok(())
     }
 }

@@ -3,7 +3,10 @@
 //! backend (an external SPARQL 1.1 store reached over the Graph Store
 //! Protocol is planned) without any change above this crate.
 
-use crate::{CatalogueEntry, FeedPage, NodeStore, PeerState, StoreError, StoreMeta, Written};
+use crate::{
+    BulkOptions, CatalogueEntry, FeedPage, NodeStore, PeerState, PeerWriter, StoreError, StoreMeta,
+    Written,
+};
 use ccis_integrity::signed::SignedRecord;
 use oxrdf::NamedNode;
 use std::collections::BTreeMap;
@@ -72,6 +75,41 @@ pub trait RecordWrite {
         refused: &[String],
         bulk_min: usize,
     ) -> Result<Written, StoreError>;
+
+    /// A writer for one walk through `peer`'s feed, which may gather
+    /// batches of first versions into one bulk load (see [`PeerWriter`]).
+    fn peer_writer(&self, peer: &str, bulk: BulkOptions) -> Box<dyn HarvestWrite>;
+}
+
+/// The writes of one walk through a peer's feed, in order: see
+/// [`PeerWriter`], which the embedded store gives.
+pub trait HarvestWrite: Send {
+    /// Writes versions with the peer's new state and the keys of the
+    /// members refused; see [`PeerWriter::write`].
+    fn write(
+        &mut self,
+        items: Vec<(SignedRecord, StoreMeta)>,
+        state: &mut PeerState,
+        refused: Vec<String>,
+    ) -> Result<Written, StoreError>;
+
+    /// Stores what is still pending; see [`PeerWriter::finish`].
+    fn finish(&mut self, state: &mut PeerState) -> Result<Written, StoreError>;
+}
+
+impl HarvestWrite for PeerWriter {
+    fn write(
+        &mut self,
+        items: Vec<(SignedRecord, StoreMeta)>,
+        state: &mut PeerState,
+        refused: Vec<String>,
+    ) -> Result<Written, StoreError> {
+        PeerWriter::write(self, items, state, refused)
+    }
+
+    fn finish(&mut self, state: &mut PeerState) -> Result<Written, StoreError> {
+        PeerWriter::finish(self, state)
+    }
 }
 
 /// Everything harvest, feed and server need of a store. The traits it is
@@ -180,5 +218,9 @@ impl RecordWrite for NodeStore {
         bulk_min: usize,
     ) -> Result<Written, StoreError> {
         NodeStore::put_harvested_refusing(self, items, peer, state, refused, bulk_min)
+    }
+
+    fn peer_writer(&self, peer: &str, bulk: BulkOptions) -> Box<dyn HarvestWrite> {
+        Box::new(PeerWriter::new(self, peer, bulk))
     }
 }

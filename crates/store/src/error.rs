@@ -65,6 +65,17 @@ pub enum StoreError {
         /// What the loader said.
         cause: oxigraph::store::LoaderError,
     },
+    /// The thread keeping a bulk load open across batches could not be
+    /// started or ended early; nothing of the load was written.
+    #[error(
+        "the bulk load of versions harvested from {peer} stopped; nothing of it was written: {cause}"
+    )]
+    Session {
+        /// The peer harvested.
+        peer: String,
+        /// What happened.
+        cause: String,
+    },
     /// The feed log lacks something every feed log holds.
     #[error("the feed log <{graph}> is inconsistent at position {position}: {problem}")]
     FeedLog {

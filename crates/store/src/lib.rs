@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod bulk;
 pub mod catalogue;
 mod error;
 pub mod feed;
@@ -30,7 +31,10 @@ mod query;
 mod upgrade;
 mod write;
 
-pub use backend::{CatalogueRead, FeedLogRead, HarvestStateStore, RecordStore, RecordWrite};
+pub use backend::{
+    CatalogueRead, FeedLogRead, HarvestStateStore, HarvestWrite, RecordStore, RecordWrite,
+};
+pub use bulk::{BulkOptions, PeerWriter};
 pub use catalogue::{CatalogueEntry, node_iri};
 pub use error::StoreError;
 pub use feed::{FeedMember, FeedPage, member_iri, member_page_bytes, signed_nquads};
@@ -144,6 +148,7 @@ impl NodeStore {
     /// literals is rewritten as IRIs, in one transaction.
     pub fn open(path: &Path, base_url: &str) -> Result<Self, StoreError> {
         let store = Store::open(path).map_err(|e| open_error(path, e))?;
+        bulk::remove_unfinished_loads(path);
         let this = Self::with_store(store, base_url);
         this.load_vocabulary()?;
         this.upgrade_provenance()?;
@@ -294,7 +299,7 @@ impl NodeStore {
     }
 
     /// Waits for the writer's turn.
-    fn writer_turn(&self) -> Result<std::sync::MutexGuard<'_, ()>, StoreError> {
+    pub(crate) fn writer_turn(&self) -> Result<std::sync::MutexGuard<'_, ()>, StoreError> {
         self.writer.lock().map_err(|_| StoreError::WriterPanicked {
             catalogue: self.catalogue.as_str().to_owned(),
         })

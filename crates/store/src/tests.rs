@@ -119,6 +119,7 @@ fn write_and_read_through_the_traits(
         written,
         Written {
             stored: 5,
+            skipped: 0,
             by_bulk_loader
         }
     );
@@ -197,6 +198,7 @@ fn a_new_version_replaces_the_stored_one_and_both_stay_in_the_feed() {
         written,
         Written {
             stored: 1,
+            skipped: 1,
             by_bulk_loader: false
         }
     );
@@ -500,4 +502,169 @@ fn provenance_written_as_literals_is_rewritten_as_iris_when_the_store_opens() {
         ("lv", "local")
     );
     assert_eq!(store.upgrade_provenance().unwrap(), 0, "nothing left to do");
+}
+
+/// `n` first versions of records `{prefix}-{i}` harvested from fr.example.
+fn first_versions(prefix: &str, n: usize) -> Vec<(SignedRecord, StoreMeta)> {
+    (0..n)
+        .map(|i| {
+            harvested(
+                &signed("https://fr.example", &format!("{prefix}-{i}"), 1),
+                "fr",
+                "https://fr.example",
+            )
+        })
+        .collect()
+}
+
+/// A peer's state after reading `page`.
+fn at_page(page: &str) -> PeerState {
+    PeerState {
+        page: Some(format!("https://fr.example/feed/{page}")),
+        ..PeerState::default()
+    }
+}
+
+fn bulk(min_records: usize) -> BulkOptions {
+    BulkOptions {
+        min_records,
+        ..BulkOptions::default()
+    }
+}
+
+#[test]
+fn a_writer_gathers_batches_of_first_versions_into_one_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let mut writer = store.peer_writer("fr", bulk(2));
+    let mut state = at_page("0");
+    let refused = vec![refusal_key(
+        "https://fr.example/records/bad/versions/1",
+        "zbad",
+    )];
+    let written = writer
+        .write(first_versions("a", 4), &mut state, refused.clone())
+        .unwrap();
+    assert_eq!((written.stored, written.skipped), (0, 0));
+    // Taken, not stored: the store and its readers see nothing yet.
+    assert_eq!(store.member_count().unwrap(), 0);
+    assert_eq!(store.peer_state("fr").unwrap(), PeerState::default());
+    let mut state = at_page("1");
+    // A batch too small to open a load still joins an open one.
+    writer
+        .write(first_versions("b", 1), &mut state, Vec::new())
+        .unwrap();
+    let mut state = at_page("2");
+    let written = writer.finish(&mut state).unwrap();
+    assert_eq!(written.stored, 5);
+    assert!(written.by_bulk_loader);
+    assert_eq!(state.accepted, 5);
+    // Stored with the position given with its last batch.
+    let stored = store.peer_state("fr").unwrap();
+    assert_eq!((stored.page, stored.accepted), (at_page("1").page, 5));
+    assert_eq!(stored.revision, state.revision);
+    assert!(store.was_refused("fr", &refused[0]).unwrap());
+    assert_eq!(store.member_count().unwrap(), 5);
+    let positions: Vec<u64> = (0..2)
+        .flat_map(|p| store.feed_page(p).unwrap().unwrap().members)
+        .map(|m| m.position)
+        .collect();
+    assert_eq!(positions, vec![0, 1, 2, 3, 4]);
+    assert_eq!(store.entries().unwrap().len(), 5);
+    // Nothing left open: a transaction can write.
+    let mut state = PeerState {
+        accepted: 5,
+        ..at_page("3")
+    };
+    store
+        .put_harvested(&first_versions("c", 1), "fr", &mut state, usize::MAX)
+        .unwrap();
+    assert_eq!(store.member_count().unwrap(), 6);
+    assert_eq!(state.accepted, 6);
+}
+
+#[test]
+fn a_writer_dropped_with_a_load_open_writes_nothing_and_frees_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let mut writer = store.peer_writer("fr", bulk(1));
+    let mut state = at_page("0");
+    writer
+        .write(first_versions("a", 3), &mut state, Vec::new())
+        .unwrap();
+    drop(writer);
+    assert_eq!(store.member_count().unwrap(), 0);
+    assert!(store.entries().unwrap().is_empty());
+    assert_eq!(store.peer_state("fr").unwrap(), PeerState::default());
+    // The writer's turn is free again.
+    let mut state = at_page("0");
+    store
+        .put_harvested(&first_versions("a", 3), "fr", &mut state, 1)
+        .unwrap();
+    assert_eq!(store.member_count().unwrap(), 3);
+}
+
+#[test]
+fn a_version_replacing_one_in_the_open_load_commits_it_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let mut writer = store.peer_writer("fr", bulk(1));
+    let mut state = at_page("0");
+    writer
+        .write(first_versions("a", 2), &mut state, Vec::new())
+        .unwrap();
+    let v2 = harvested(
+        &signed("https://fr.example", "a-0", 2),
+        "fr",
+        "https://fr.example",
+    );
+    let mut state = at_page("1");
+    let written = writer
+        .write(vec![v2.clone()], &mut state, Vec::new())
+        .unwrap();
+    // The load's two versions, then the new one by a transaction.
+    assert_eq!((written.stored, written.skipped), (3, 0));
+    assert_eq!(state.accepted, 3);
+    assert_eq!(store.peer_state("fr").unwrap().page, at_page("1").page);
+    assert_eq!(store.entry(&v2.0.record.iri).unwrap().unwrap().version, 2);
+    assert_eq!(store.member_count().unwrap(), 3);
+    assert_eq!(store.entries().unwrap().len(), 2);
+    // Nothing is open any more.
+    let written = writer.finish(&mut state).unwrap();
+    assert_eq!(written.stored, 0);
+}
+
+#[test]
+fn a_writer_ingests_its_load_when_it_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let options = BulkOptions {
+        min_records: 1,
+        session_records: 3,
+        session_time: std::time::Duration::from_secs(3600),
+    };
+    let mut writer = store.peer_writer("fr", options);
+    let mut state = at_page("0");
+    let written = writer
+        .write(first_versions("a", 2), &mut state, Vec::new())
+        .unwrap();
+    assert_eq!(written.stored, 0);
+    let mut state = at_page("1");
+    let written = writer
+        .write(first_versions("b", 2), &mut state, Vec::new())
+        .unwrap();
+    assert_eq!(written.stored, 4);
+    assert_eq!(store.member_count().unwrap(), 4);
+    assert_eq!(store.peer_state("fr").unwrap().page, at_page("1").page);
+    // A tiny time limit: every batch is ingested at once.
+    let options = BulkOptions {
+        session_time: std::time::Duration::ZERO,
+        ..options
+    };
+    let mut writer = store.peer_writer("fr", options);
+    let written = writer
+        .write(first_versions("c", 1), &mut state, Vec::new())
+        .unwrap();
+    assert_eq!(written.stored, 1);
+    assert_eq!(state.accepted, 5);
 }

@@ -1,14 +1,14 @@
 //! Writing versions: with their catalogue records and feed log entries, all
 //! or nothing, by a transaction or by Oxigraph's bulk loader.
 
+use crate::bulk::BulkRun;
 use crate::feed::PageCut;
 use crate::{NodeStore, PeerState, StoreError};
 use ccis_integrity::signed::SignedRecord;
 use ccis_model::vocab;
 use oxigraph::store::{StorageError, Transaction};
-use oxrdf::vocab::xsd;
-use oxrdf::{GraphName, Literal, NamedNode, Quad, QuadRef};
-use std::collections::{HashMap, HashSet};
+use oxrdf::{GraphName, NamedNode, Quad, QuadRef};
+use std::collections::HashSet;
 
 /// Catalogue metadata written with a version.
 #[derive(Debug, Clone)]
@@ -33,20 +33,10 @@ pub struct StoreMeta {
 pub struct Written {
     /// Versions stored (those not newer than the stored ones are skipped).
     pub stored: usize,
+    /// Versions offered and not stored: not newer than the stored ones.
+    pub skipped: usize,
     /// Whether Oxigraph's bulk loader wrote them, rather than a transaction.
     pub by_bulk_loader: bool,
-}
-
-/// What a bulk write starts from, read before anything is written.
-struct BulkStart {
-    /// For each record of the batch, the index of its last (highest) version.
-    last: HashMap<NamedNode, usize>,
-    /// Members in the feed log.
-    count: u64,
-    /// Members per page.
-    page_size: u64,
-    /// The newest page, ready to place the batch's members.
-    cut: PageCut,
 }
 
 impl NodeStore {
@@ -204,13 +194,16 @@ impl NodeStore {
         bulk_min: usize,
     ) -> Result<Written, StoreError> {
         let _turn = self.writer_turn()?;
-        if items.len() >= bulk_min.max(1)
-            && let Some(stored) = self.bulk_first_versions(items, peer, state, refused)?
-        {
-            return Ok(Written {
-                stored,
-                by_bulk_loader: true,
-            });
+        if items.len() >= bulk_min.max(1) {
+            let mut run = BulkRun::start(self, peer)?;
+            if run.add(items, refused)? {
+                let stored = run.commit(state)?;
+                return Ok(Written {
+                    stored,
+                    skipped: items.len() - stored,
+                    by_bulk_loader: true,
+                });
+            }
         }
         let stored = self.put_all_locked(items, |tx, stored| {
             state.accepted += stored as u64;
@@ -222,137 +215,14 @@ impl NodeStore {
         })?;
         Ok(Written {
             stored,
+            skipped: items.len() - stored,
             by_bulk_loader: false,
         })
     }
 
-    /// The bulk path of [`Self::put_harvested`]; `None` when one of the
-    /// records is already stored (the caller falls back to a transaction).
-    /// Called with the writer lock held, so nothing is written between the
-    /// reads of [`Self::bulk_start`] and the load.
-    fn bulk_first_versions(
-        &self,
-        items: &[(SignedRecord, StoreMeta)],
-        peer: &str,
-        state: &mut PeerState,
-        refused: &[String],
-    ) -> Result<Option<usize>, StoreError> {
-        let Some(mut start) = self.bulk_start(items)? else {
-            return Ok(None);
-        };
-        let read_state = StoreError::read(
-            format!("the harvest state of {peer}"),
-            self.harvest_graph().as_str(),
-        );
-        let revision = self
-            .peer_state_in(&self.store, peer)
-            .map_err(read_state)?
-            .revision
-            .max(state.revision)
-            + 1;
-        let next = PeerState {
-            accepted: state.accepted + items.len() as u64,
-            revision,
-            ..state.clone()
-        };
-        let mut quads = self.bulk_quads(items, &mut start)?;
-        quads.extend(refused.iter().map(|key| self.refused_quad(peer, key)));
-        quads.push(self.peer_state_quad(peer, &next));
-        self.bulk_load(quads, peer, items.len())?;
-        *state = next;
-        // Tidying: the old count, cut and state, now shadowed by the new ones.
-        let position = start.count + items.len() as u64;
-        if let Err(e) = self.tidy_after_bulk(peer, position, start.page_size, &start.cut, revision)
-        {
-            tracing::warn!("cannot tidy the feed count and the state of {peer}: {e}");
-        }
-        Ok(Some(items.len()))
-    }
-
-    /// What a bulk write starts from, or `None` if a record of `items` is
-    /// already stored. One point lookup per record: the catalogue record's
-    /// type, which every stored record has.
-    fn bulk_start(
-        &self,
-        items: &[(SignedRecord, StoreMeta)],
-    ) -> Result<Option<BulkStart>, StoreError> {
-        let catalogue = self.catalogue.as_str();
-        let mut last = HashMap::with_capacity(items.len());
-        for (i, (signed, _)) in items.iter().enumerate() {
-            let iri = &signed.record.iri;
-            if last.insert(iri.clone(), i).is_none()
-                && self.is_catalogued(iri).map_err(StoreError::read_lazily(
-                    || format!("the catalogue record of <{}>", iri.as_str()),
-                    catalogue,
-                ))?
-            {
-                return Ok(None);
-            }
-        }
-        let read = StoreError::read("the feed count and its newest page", self.feed.as_str());
-        let tx = self.store.start_transaction().map_err(read)?;
-        let read = || StoreError::read("the feed count and its newest page", self.feed.as_str());
-        let count = self.member_count_in(&tx).map_err(read())?;
-        let page_size = self.page_size_in(&tx).map_err(read())?;
-        let cut = self.page_cut_in(&tx, count, page_size)?;
-        Ok(Some(BulkStart {
-            last,
-            count,
-            page_size,
-            cut,
-        }))
-    }
-
-    /// Every quad a bulk write of `items` adds to the store: the last
-    /// version of each record with its catalogue record, every version's
-    /// feed log entry, the new page cut and the feed's member count.
-    fn bulk_quads(
-        &self,
-        items: &[(SignedRecord, StoreMeta)],
-        start: &mut BulkStart,
-    ) -> Result<Vec<Quad>, StoreError> {
-        let mut quads = Vec::with_capacity(items.len() * 48);
-        let mut position = start.count;
-        for (i, (signed, meta)) in items.iter().enumerate() {
-            if start.last.get(&signed.record.iri) == Some(&i) {
-                quads.extend(self.record_quads(signed, meta)?);
-            }
-            let (member, bytes) = self.member_quads(signed, meta, position)?;
-            quads.extend(member);
-            start.cut.place(position, bytes);
-            position += 1;
-        }
-        quads.extend(self.cut_quads(&start.cut));
-        let feed_graph = GraphName::NamedNode(self.feed.clone());
-        for (predicate, n) in [
-            (vocab::MEMBER_COUNT, position),
-            (vocab::PAGE_SIZE, start.page_size),
-        ] {
-            quads.push(Quad::new(
-                self.feed.clone(),
-                predicate,
-                Literal::new_typed_literal(n.to_string(), xsd::INTEGER),
-                feed_graph.clone(),
-            ));
-        }
-        Ok(quads)
-    }
-
-    /// Loads `quads` with Oxigraph's bulk loader: all of them or none.
-    fn bulk_load(&self, quads: Vec<Quad>, peer: &str, versions: usize) -> Result<(), StoreError> {
-        let failed = |cause| StoreError::BulkLoad {
-            peer: peer.to_owned(),
-            versions,
-            cause,
-        };
-        let mut loader = self.store.bulk_loader();
-        loader.load_quads(quads).map_err(|e| failed(e.into()))?;
-        loader.commit().map_err(|e| failed(e.into()))
-    }
-
     /// After a bulk write: the feed count, the cut and the peer's state
     /// written in place of the values the bulk write left beside them.
-    fn tidy_after_bulk(
+    pub(crate) fn tidy_after_bulk(
         &self,
         peer: &str,
         count: u64,
