@@ -91,6 +91,8 @@ pub struct ServedNode {
     pub config: ccis::config::NodeConfig,
     /// Its store (shared with the server).
     pub store: ccis::store::NodeStore,
+    /// Its search index (shared with the server).
+    pub search: std::sync::Arc<ccis::search::Index>,
 }
 
 /// Creates a node whose base URL is its loopback address, lets `setup` adjust
@@ -124,15 +126,17 @@ pub async fn serve_node(
     config.save(&dir).unwrap();
     let node = Node::open(&dir).unwrap();
     setup(&node);
+    let search = node.search_index().unwrap();
     let served = ServedNode {
         url,
         token,
         config: node.config.clone(),
         store: node.store.clone(),
+        search: search.clone(),
         tmp,
     };
     let options = ccis::server::ServerOptions::from_config(&node.config);
-    let state = ccis::server::AppState::new(node, &peers, options);
+    let state = ccis::server::AppState::new(node, &peers, options).with_search(search);
     tokio::spawn(async move { axum::serve(listener, ccis::server::router(state)).await });
     served
 }
@@ -164,6 +168,16 @@ pub struct FedNode {
     pub harvester: ccis::harvest::Harvester,
     /// Its public key (Multikey).
     pub public_key: String,
+    /// Its search index (shared with its server; caught up with
+    /// [`FedNode::reindex`] after a harvest).
+    pub search: std::sync::Arc<ccis::search::Index>,
+}
+
+impl FedNode {
+    /// Brings the node's search index up to its store.
+    pub fn reindex(&self) {
+        self.search.catch_up(&self.store).unwrap();
+    }
 }
 
 /// The `[[peer]]` entry of a node, for a peers.toml.
@@ -217,8 +231,9 @@ pub async fn federation(
         setup(&id, &node);
         let harvester = node.harvester().unwrap();
         let store = node.store.clone();
+        let search = node.search_index().unwrap();
         let options = ccis::server::ServerOptions::from_config(&node.config);
-        let state = ccis::server::AppState::new(node, &peers, options);
+        let state = ccis::server::AppState::new(node, &peers, options).with_search(search.clone());
         tokio::spawn(async move { axum::serve(listener, ccis::server::router(state)).await });
         out.push(FedNode {
             id,
@@ -228,6 +243,7 @@ pub async fn federation(
             store,
             harvester,
             public_key: key,
+            search,
         });
     }
     (tmp, out)

@@ -7,7 +7,6 @@
 #![deny(missing_docs)]
 
 mod api;
-mod catalogue;
 mod error;
 mod eval;
 mod feed;
@@ -20,6 +19,7 @@ pub mod problem;
 mod resources;
 mod service;
 mod sparql;
+pub mod web;
 mod worker;
 
 pub use error::{BoxError, ServerError};
@@ -132,6 +132,8 @@ pub struct AppState {
     pub peers: Arc<Peers>,
     /// Full feed pages already serialized.
     pages: feed::PageCache,
+    /// The vocabulary's labels, read on the first page that shows one.
+    labels: Arc<std::sync::OnceLock<Arc<web::labels::Labels>>>,
     /// Turns for SPARQL queries.
     queries: Arc<pool::QueryPool>,
     /// SPARQL worker processes, if the options name a program.
@@ -166,8 +168,16 @@ impl AppState {
             node: Arc::new(Mutex::new(node)),
             search: None,
             pages: feed::PageCache::default(),
+            labels: Arc::default(),
             stop: Arc::new(tokio::sync::watch::channel(false).0),
         }
+    }
+
+    /// The same state, searching (and showing pages from) `index`: for
+    /// servers built without [`NodeServer`], such as tests'.
+    pub fn with_search(mut self, index: Arc<ccis_search::Index>) -> Self {
+        self.search = Some(index);
+        self
     }
 
     /// Stops the SPARQL queries running or waiting (at shutdown).
@@ -196,8 +206,9 @@ pub fn router(state: AppState) -> Router {
         .expose_headers(Any);
     let open = Router::new()
         .route("/records/{slug}", get(resources::record))
-        .route("/feed", get(feed::stream))
-        .route("/feed/{page}", get(feed::page))
+        .route("/feed", get(web::views::feed))
+        .route("/feed/{page}", get(web::views::feed_page))
+        .route("/search.atom", get(web::search_page::search_atom))
         .route("/sparql", get(sparql::get).post(sparql::post))
         .layer(cors);
     let operator = Router::new()
@@ -209,7 +220,9 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(state.config.server.max_body_bytes));
     let routes = Router::new()
-        .route("/", get(catalogue::index))
+        .route("/", get(web::search_page::search))
+        .route("/search", get(web::search_page::search))
+        .route("/catalogue/record", get(web::record_page::held))
         .route("/node", get(resources::node))
         .route("/status", get(status))
         .route("/vocab/{file}", get(resources::vocab))
@@ -229,11 +242,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /status`: what the node holds and each peer's health, as JSON.
+/// `GET /status`: what the node holds and each peer's health, as JSON (or
+/// a page when the client prefers HTML).
 async fn status(
     axum::extract::State(state): axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let html = !web::has_format(&uri) && web::wants_html(&headers, &["application/json"]);
     let store = state.store.clone();
     let config = state.config.clone();
     let peers = state.peers.clone();
@@ -242,6 +259,7 @@ async fn status(
     })
     .await
     {
+        Ok(Ok(s)) if html => web::views::status(&state, &s, &uri, &headers),
         Ok(Ok(s)) => axum::Json(s).into_response(),
         Ok(Err(e)) => Problem::internal(e).into_response(),
         Err(e) => Problem::internal(e).into_response(),

@@ -4,11 +4,12 @@ use crate::AppState;
 use crate::error::{ServerError, serialize_err};
 use crate::negotiate::choose;
 use crate::problem::Problem;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use ccis_integrity::export::{ExportFormat, serialize_records};
 use ccis_integrity::keys;
+use ccis_integrity::signed::SignedRecord;
 use ccis_model::record;
 use ccis_model::vocab;
 use ccis_node::config::{KeyConfig, NodeConfig};
@@ -63,44 +64,72 @@ fn turtle(triples: &[Triple]) -> Result<Vec<u8>, ServerError> {
     writer.finish().map_err(serialize_err(WHAT))
 }
 
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// `GET /records/{slug}`: the record with its proof (TriG, N-Quads, JSON-LD), its
-/// content (Turtle) or a page; 404 if unknown, 410 with the tombstone if withdrawn.
+/// content (Turtle) or its page; 404 if unknown, 410 with the tombstone if
+/// withdrawn. `?format=trig|nquads|jsonld|turtle` asks for a form from a link.
 pub async fn record(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     if !record::is_slug(&slug) {
         return Problem::not_found("no such record").into_response();
     }
     let iri = NamedNode::new_unchecked(state.config.record_iri(&slug));
-    let store = state.store.clone();
+    let (store, peers) = (state.store.clone(), state.peers.clone());
     let lookup = iri.clone();
-    let signed = match tokio::task::spawn_blocking(move || store.get(&lookup)).await {
-        Ok(Ok(Some(signed))) => signed,
+    let held = match tokio::task::spawn_blocking(move || {
+        crate::web::record_page::read(&store, &peers, &lookup)
+    })
+    .await
+    {
+        Ok(Ok(Some(held))) => held,
         Ok(Ok(None)) => {
             return Problem::not_found(format!("no record <{}>", iri.as_str())).into_response();
         }
         Ok(Err(e)) => return Problem::internal(e.to_string()).into_response(),
         Err(e) => return Problem::internal(e.to_string()).into_response(),
     };
-    let status = if signed.record.is_withdrawn() {
+    let status = if held.signed.record.is_withdrawn() {
         StatusCode::GONE
     } else {
         StatusCode::OK
     };
+    if let Some(response) = machine_form(&held.signed, query.as_deref(), &headers, status) {
+        return response;
+    }
+    crate::web::record_page::render(&state, held, &uri, &headers, status).await
+}
+
+/// The forms of a record for machines, by `?format=` or `Accept`; `None`
+/// when the client asks for a page.
+pub(crate) fn machine_form(
+    signed: &SignedRecord,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    status: StatusCode,
+) -> Option<Response> {
+    let format = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.into_owned());
     let offered = [TRIG, NQUADS, JSONLD, TURTLE, HTML];
-    let Some(chosen) = choose(accept(&headers), &offered) else {
-        return not_acceptable(&offered);
+    let by_format = [
+        ("trig", TRIG),
+        ("nquads", NQUADS),
+        ("jsonld", JSONLD),
+        ("turtle", TURTLE),
+    ];
+    let chosen = match format.and_then(|f| by_format.iter().find(|(n, _)| *n == f)) {
+        Some((_, media_type)) => *media_type,
+        None => match choose(accept(headers), &offered) {
+            Some(HTML) => return None,
+            Some(chosen) => chosen,
+            None => return Some(not_acceptable(&offered)),
+        },
     };
-    let records = std::slice::from_ref(&signed);
+    let records = std::slice::from_ref(signed);
     let result = match chosen {
         TRIG => serialize_records(records, ExportFormat::Trig).map_err(serialize_err("a record")),
         NQUADS => {
@@ -109,31 +138,19 @@ pub async fn record(
         JSONLD => {
             serialize_records(records, ExportFormat::Jsonld).map_err(serialize_err("a record"))
         }
-        TURTLE => turtle(&signed.record.triples),
-        _ => {
-            let title = signed
-                .record
-                .title(&["en", "fr"])
-                .unwrap_or_else(|| slug.clone());
-            let ttl = turtle(&signed.record.triples).unwrap_or_default();
-            Ok(format!(
-                "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title></head><body><h1>{t}</h1><p>Version {v}{w}. The signed record, with its proof, is served as TriG, N-Quads and JSON-LD by content negotiation.</p><pre>{ttl}</pre></body></html>",
-                t = escape_html(&title),
-                v = signed.record.version().unwrap_or(0),
-                w = if signed.record.is_withdrawn() { " (withdrawn)" } else { "" },
-                ttl = escape_html(&String::from_utf8_lossy(&ttl)),
-            )
-            .into_bytes())
-        }
+        _ => turtle(&signed.record.triples),
     };
-    match result {
+    Some(match result {
         Ok(bytes) => body(status, chosen, bytes),
         Err(e) => Problem::internal(e.to_string()).into_response(),
-    }
+    })
 }
 
 /// `GET /node`: who the node is, its catalogue and its keys.
-pub async fn node(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn node(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    if let Some(page) = crate::web::views::node(&state, &uri, &headers) {
+        return page;
+    }
     let c = &state.config;
     let me = NamedNode::new_unchecked(format!("{}/node", c.base_url));
     let mut triples = node_triples(c, &me, state.store.catalogue());
@@ -141,23 +158,17 @@ pub async fn node(State(state): State<AppState>, headers: HeaderMap) -> Response
         key_triples(key, &me, &mut triples);
     }
 
-    let offered = [TURTLE, NTRIPLES, JSONLD, HTML];
+    let offered = [TURTLE, NTRIPLES, JSONLD];
     let Some(chosen) = choose(accept(&headers), &offered) else {
         return not_acceptable(&offered);
     };
     let result: Result<Vec<u8>, ServerError> = match chosen {
         TURTLE => turtle(&triples),
-        HTML => turtle(&triples).map(|ttl| {
-            format!(
-                "<!doctype html><html><head><meta charset=\"utf-8\"><title>{n}</title></head><body><h1>{n}</h1><pre>{t}</pre></body></html>",
-                n = escape_html(&c.name),
-                t = escape_html(&String::from_utf8_lossy(&ttl))
-            )
-            .into_bytes()
-        }),
         other => {
             let format = if other == JSONLD {
-                RdfFormat::JsonLd { profile: oxigraph::io::JsonLdProfileSet::empty() }
+                RdfFormat::JsonLd {
+                    profile: oxigraph::io::JsonLdProfileSet::empty(),
+                }
             } else {
                 RdfFormat::NTriples
             };
