@@ -6,7 +6,9 @@
 //! of 2,000, signing excluded), the time to build the index from the store
 //! (reading the feed log included) and their ratio; the sizes of the store
 //! and of the index; p50/p95/p99 latency of `Index::search` with two facets
-//! selected, with and without words; and of `more_like_this`.
+//! selected, with and without words; and of `more_like_this`; then the
+//! same searches through HTTP: `GET /search` served on loopback, the whole
+//! HTML page, as a ratio to the in-process figure of the same run.
 //!
 //! Run: `cargo run --example bench_search [RECORDS]` (default 100000).
 
@@ -349,6 +351,45 @@ fn store_records(node: &Node, records: usize) -> anyhow::Result<Duration> {
     Ok(storing)
 }
 
+/// The `/search` URL of the search [`latencies`] makes.
+fn search_url(base: &str, rng: &mut Rng, words: usize) -> String {
+    let lang = rng.below(LANGUAGES.len());
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("q", &rng.words(lang, words))
+        .append_pair("country", &format!("{COUNTRY}{}", rng.pick(COUNTRIES)))
+        .append_pair("theme", &format!("{CCIS}theme-{}", rng.pick(THEMES)))
+        .finish();
+    format!("{base}/search?{query}")
+}
+
+/// Latencies of `runs` requests for the search page, through HTTP on
+/// loopback (the node's own router, its index), each read whole.
+async fn http_latencies(base: &str, runs: usize, words: usize) -> anyhow::Result<Vec<Duration>> {
+    let client = reqwest::Client::new();
+    let mut rng = Rng(0xFACE7);
+    let mut out = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let url = search_url(base, &mut rng, words);
+        let t = Instant::now();
+        let response = client.get(&url).send().await?.error_for_status()?;
+        let page = response.bytes().await?;
+        out.push(t.elapsed());
+        std::hint::black_box(page);
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Serves `node` with `index` on loopback; its URL.
+async fn serve(node: Node, index: Index) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let state = ccis::server::AppState::new(node, &Default::default(), Default::default())
+        .with_search(std::sync::Arc::new(index));
+    tokio::spawn(async move { axum::serve(listener, ccis::server::router(state)).await });
+    Ok(url)
+}
+
 /// Latencies of `runs` searches with a country and a theme selected, and
 /// `words` words of a random language (none when 0).
 fn latencies(index: &Index, runs: usize, words: usize) -> anyhow::Result<Vec<Duration>> {
@@ -444,5 +485,19 @@ fn main() -> anyhow::Result<()> {
     }
     similar.sort();
     report("more_like_this (200 runs)", &similar);
-    Ok(())
+    let in_process = percentile(&latencies(&index, 1000, 2)?, 0.95);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let url = serve(node, index).await?;
+        println!("search through HTTP (GET /search, the whole HTML page; 1,000 runs each):");
+        let _ = http_latencies(&url, 100, 2).await?; // warm-up
+        let two = http_latencies(&url, 1000, 2).await?;
+        report("two words + two facets", &two);
+        report("no words + two facets", &http_latencies(&url, 1000, 0).await?);
+        println!(
+            "  p95 through HTTP: {:.1}x the in-process p95 of the same searches ({in_process:.2} ms)",
+            percentile(&two, 0.95) / in_process
+        );
+        anyhow::Ok(())
+    })
 }
