@@ -13,25 +13,7 @@ const HOSTILE: &str = "<script>alert(1)</script>";
 
 /// `fr` (French samples) harvests `lv` (Latvian samples and a hostile record).
 async fn two_countries() -> (tempfile::TempDir, Vec<FedNode>) {
-    let (tmp, nodes) =
-        common::federation(&[("fr", "national"), ("lv", "national")], "", |id, node| {
-            let files = common::sample_files(id);
-            let mut records = node.read_records(&files, None).unwrap();
-            if id == "lv" {
-                records.push(common::tool_record(
-                    &node.config.base_url,
-                    "hostile",
-                    HOSTILE,
-                    1,
-                ));
-            }
-            node.publish(records).unwrap();
-        })
-        .await;
-    let reports = common::harvest(&nodes[0], Some("lv")).await;
-    assert!(reports.iter().all(|r| r.error.is_none()), "{reports:?}");
-    nodes[0].reindex();
-    (tmp, nodes)
+    common::two_countries(HOSTILE).await
 }
 
 async fn get(url: &str, accept: &str, language: Option<&str>) -> (u16, String, String) {

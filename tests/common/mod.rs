@@ -180,6 +180,30 @@ impl FedNode {
     }
 }
 
+/// Two nodes, `fr` publishing the French samples and `lv` the Latvian ones
+/// plus a tool record titled `hostile_title`; `fr` has harvested `lv` and
+/// brought its search index up to date.
+pub async fn two_countries(hostile_title: &str) -> (tempfile::TempDir, Vec<FedNode>) {
+    let (tmp, nodes) = federation(&[("fr", "national"), ("lv", "national")], "", |id, node| {
+        let files = sample_files(id);
+        let mut records = node.read_records(&files, None).unwrap();
+        if id == "lv" {
+            records.push(tool_record(
+                &node.config.base_url,
+                "hostile",
+                hostile_title,
+                1,
+            ));
+        }
+        node.publish(records).unwrap();
+    })
+    .await;
+    let reports = harvest(&nodes[0], Some("lv")).await;
+    assert!(reports.iter().all(|r| r.error.is_none()), "{reports:?}");
+    nodes[0].reindex();
+    (tmp, nodes)
+}
+
 /// The `[[peer]]` entry of a node, for a peers.toml.
 pub fn peer_entry(id: &str, role: &str, url: &str, key: &str, extra_keys: &str) -> String {
     format!(
