@@ -65,6 +65,19 @@ async fn an_example_query_runs_in_yasgui_and_shows_a_table() {
         "the example is in the editor: {editor}"
     );
     browser.screenshot("query-results").await;
+    // No request left this node: only the completer that reads the query is
+    // on, and every resource the page loaded came from the node itself.
+    let completers = browser
+        .eval("return window.ccisYasgui.getTab().getYasqe().config.autocompleters;")
+        .await;
+    assert_eq!(completers, json!(["variables"]));
+    let elsewhere = browser
+        .eval(
+            "return performance.getEntriesByType('resource').map(e => e.name)\
+             .filter(n => !n.startsWith(location.origin + '/'));",
+        )
+        .await;
+    assert_eq!(elsewhere, json!([]), "requests to other hosts");
     // YASGUI's own widgets are third-party; the page around them is checked.
     browser
         .assert_accessible_except("query (YASGUI)", &["#yasgui"])
