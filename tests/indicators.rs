@@ -181,6 +181,25 @@ async fn each_figure_downloads_as_csv_and_draws_as_svg() {
     assert!(html.contains(r#"href="/indicators/own-by-stage.csv""#));
     assert!(html.contains("<table>") && html.contains("How it is counted"));
 
+    // A withdrawn record counts nowhere, at once (figures computed a moment
+    // ago are not reused once the store changed).
+    assert_eq!(total(&json, "own-by-type"), 3);
+    let r = reqwest::Client::new()
+        .delete(format!(
+            "{url}/api/records/annuaire-incubateurs-accelerateurs"
+        ))
+        .bearer_auth(&nodes[0].token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let after = indicators(url).await;
+    assert_eq!(total(&after, "own-by-type"), 2);
+    assert_eq!(
+        rows(&after, "own-by-type"),
+        pairs(&[("SupportProgramme", 2)])
+    );
+
     for missing in ["nothing.csv", "own-by-stage.png", "own-by-stage"] {
         let r = reqwest::get(format!("{url}/indicators/{missing}"))
             .await

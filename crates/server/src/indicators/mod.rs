@@ -14,10 +14,59 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ccis_node::indicators::{Centre, Figure, Indicators, ask_peers};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// How long a peer may take to say which of this node's records it holds.
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long computed figures are served again while the store has not
+/// changed: a page and its ten charts are computed once, not eleven times.
+pub const REUSE_FOR: Duration = Duration::from_secs(10);
+
+/// Figures computed lately, per node base URL (several nodes may share a
+/// process).
+type Cache = Mutex<HashMap<String, Computed>>;
+
+/// Figures, when they were computed, from which store state (its feed's
+/// member count), and whether the peers were asked.
+struct Computed {
+    at: Instant,
+    members: u64,
+    asked: bool,
+    figures: Arc<Indicators>,
+}
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE.get_or_init(Cache::default)
+}
+
+/// The figures computed less than [`REUSE_FOR`] ago from the same store
+/// state (with the peers asked, when `ask`), else computed now.
+async fn figures(state: &AppState, ask: bool) -> Result<Arc<Indicators>, Problem> {
+    let key = state.config.base_url.clone();
+    let members = state.store.member_count().map_err(Problem::internal)?;
+    let fresh =
+        |c: &&Computed| c.at.elapsed() < REUSE_FOR && c.members == members && (c.asked || !ask);
+    if let Ok(cached) = cache().lock()
+        && let Some(c) = cached.get(&key).filter(fresh)
+    {
+        return Ok(c.figures.clone());
+    }
+    let figures = Arc::new(compute(state, ask).await?);
+    if let Ok(mut cached) = cache().lock() {
+        let computed = Computed {
+            at: Instant::now(),
+            members,
+            asked: ask,
+            figures: figures.clone(),
+        };
+        cached.insert(key, computed);
+    }
+    Ok(figures)
+}
 
 /// The indicators page.
 #[derive(Template)]
@@ -58,7 +107,7 @@ async fn compute(state: &AppState, ask: bool) -> Result<Indicators, Problem> {
 
 /// `GET /indicators`: the page.
 pub async fn page(State(state): State<AppState>) -> Response {
-    let ind = match compute(&state, true).await {
+    let ind = match figures(&state, true).await {
         Ok(ind) => ind,
         Err(p) => return p.into_response(),
     };
@@ -88,8 +137,8 @@ pub async fn page(State(state): State<AppState>) -> Response {
 
 /// `GET /api/indicators`: every figure as JSON.
 pub async fn json(State(state): State<AppState>) -> Response {
-    match compute(&state, true).await {
-        Ok(ind) => axum::Json(ind).into_response(),
+    match figures(&state, true).await {
+        Ok(ind) => axum::Json(ind.as_ref()).into_response(),
         Err(p) => p.into_response(),
     }
 }
@@ -102,7 +151,7 @@ pub async fn file(State(state): State<AppState>, Path(file): Path<String>) -> Re
     if !ccis_node::indicators::FIGURES.contains(&name) || !matches!(extension, "csv" | "svg") {
         return Problem::not_found(format!("no indicator file {file:?}")).into_response();
     }
-    let ind = match compute(&state, name == "shared-by-peer").await {
+    let ind = match figures(&state, name == "shared-by-peer").await {
         Ok(ind) => ind,
         Err(p) => return p.into_response(),
     };
