@@ -127,3 +127,45 @@ async fn limits_still_apply_and_text_is_escaped() {
         "{html}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn yasgui_and_its_licence_are_served_by_the_node() {
+    let n = node().await;
+    let r = reqwest::get(format!("{}/assets/yasgui/yasgui.min.js?v=4.6.2", n.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000")
+    );
+    let licence = reqwest::get(format!("{}/assets/yasgui/LICENSE", n.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(licence.contains("MIT License"));
+    let r = reqwest::get(format!("{}/assets/yasgui/nothing.js", n.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // The page lets scripts and requests reach this node only.
+    let r = reqwest::get(format!("{}/query", n.url)).await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("connect-src 'self'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+}

@@ -2,8 +2,7 @@
 //! into the binary (no request to any other host): YASGUI with its licence,
 //! the query page's script and the pages' stylesheet.
 
-use axum::extract::Path;
-use axum::http::header;
+use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 
 /// Vendored files change only with their version, named in their links
@@ -46,8 +45,26 @@ const FILES: &[(&str, &str, &str, &[u8])] = &[
     ),
 ];
 
-/// `GET /assets/{*path}`.
-pub async fn file(Path(path): Path<String>) -> Response {
+/// The paths this module serves, each its own route (so that other
+/// `/assets/…` routes can sit beside them).
+pub const ROUTES: &[&str] = &[
+    "/assets/yasgui/yasgui.min.js",
+    "/assets/yasgui/yasgui.min.css",
+    "/assets/yasgui/LICENSE",
+    "/assets/query.js",
+    "/assets/pages.css",
+];
+
+/// A route for each of [`ROUTES`].
+pub fn routes<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
+    ROUTES.iter().fold(axum::Router::new(), |router, path| {
+        router.route(path, axum::routing::get(file))
+    })
+}
+
+/// `GET` of one of [`ROUTES`].
+pub async fn file(uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches("/assets/");
     match FILES.iter().find(|(p, ..)| *p == path) {
         Some((_, media_type, cache, bytes)) => (
             [

@@ -221,7 +221,7 @@ pub fn router(state: AppState) -> Router {
         .route("/indicators/{file}", get(indicators::file))
         .route("/api/indicators", get(indicators::json))
         .route("/query", get(query_page::page))
-        .route("/assets/{*path}", get(assets::file))
+        .merge(assets::routes())
         .merge(open)
         .merge(operator)
         .fallback(problem::no_such_path)
