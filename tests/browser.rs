@@ -115,7 +115,11 @@ async fn the_query_page_works_without_javascript() {
             node.url
         ))
         .await;
-    let error = browser.wait_for("#query-error").await.text().await.unwrap();
+    let error = browser.wait_for("#query-error").await;
+    browser
+        .eval("document.getElementById('query-error').scrollIntoView(); return true;")
+        .await;
+    let error = error.text().await.unwrap();
     assert!(error.contains("At line 1, column"), "{error}");
     browser.screenshot("query-error").await;
     browser.close().await;

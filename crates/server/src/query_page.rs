@@ -256,8 +256,12 @@ fn failure_of(problem: &Problem, query: &str) -> Failure {
     let detail = problem.detail().to_owned();
     let position = position_in(&detail);
     let line = position.and_then(|(line, _)| query.lines().nth(line.checked_sub(1)?));
+    let title = match position {
+        Some(_) => "The query has a syntax error",
+        None => problem.title(),
+    };
     Failure {
-        title: problem.title().to_owned(),
+        title: title.to_owned(),
         detail,
         at: position.map(|(line, column)| format!("line {line}, column {column}")),
         line: line.map(str::to_owned),
