@@ -20,6 +20,32 @@
     yasqe: { autocompleters: ["variables"], createShareableLink: null, showQueryButton: true },
     yasr: { prefixes: {} }
   });
+  // Accessibility fixes to YASGUI's widgets (axe-core, WCAG 2.1 AA), applied
+  // again whenever it redraws: names for its fields, its "new tab" button out
+  // of the tab list (a tablist holds tabs only), the editor's scroll area
+  // reachable by keyboard. Colours are fixed in pages.css.
+  function name(selector, label) {
+    holder.querySelectorAll(selector).forEach(function (el) {
+      if (!el.hasAttribute("aria-label")) el.setAttribute("aria-label", label);
+    });
+  }
+  function fix() {
+    name("input.autocomplete", "SPARQL endpoint");
+    name("select.tableSizer", "Rows per page");
+    name("input.tableFilter", "Filter the results");
+    name(".CodeMirror textarea", "SPARQL query");
+    holder.querySelectorAll(".tabsList .addTab").forEach(function (button) {
+      var list = button.closest(".tabsList");
+      var wrapper = button.parentNode === list ? button : button.parentNode;
+      wrapper.className += " addTabBox";
+      list.parentNode.insertBefore(wrapper, list.nextSibling);
+    });
+    holder.querySelectorAll(".CodeMirror-scroll").forEach(function (el) {
+      if (el.getAttribute("tabindex") !== "0") el.setAttribute("tabindex", "0");
+    });
+  }
+  new MutationObserver(fix).observe(holder, { childList: true, subtree: true });
+  fix();
   holder.hidden = false;
   plain.hidden = true;
   var tab = yasgui.getTab();
