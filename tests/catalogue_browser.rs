@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 /// A title that runs script if any page puts it in the HTML unescaped.
 const HOSTILE: &str =
-    "<script>window.__injected = 1</script><img src=x onerror=\"window.__injected = 2\">";
+    "<script>window.__injected = 1</script><img src=x onerror='window.__injected = 2'>";
 
 /// The trimmed text of the first element matching `selector`.
 async fn text(browser: &Browser, selector: &str) -> String {
@@ -63,7 +63,7 @@ async fn follow(browser: &Browser, scope: &str, words: &str) -> String {
         .client
         .wait()
         .at_most(harness::WAIT)
-        .for_url(&target)
+        .for_url(target)
         .await
         .unwrap_or_else(|e| panic!("{href} did not open: {e}"));
     browser.wait_for("main").await;
@@ -95,8 +95,16 @@ async fn searching_with_facets_chips_and_languages() {
     let latvia = text(&browser, "#results").await;
     assert_ne!(latvia, all);
     let themes_after = text(&browser, "section[aria-labelledby=facet-theme]").await;
-    assert_ne!(themes_before, themes_after, "theme counts follow the country");
-    follow(&browser, "section[aria-labelledby=facet-theme]", "inclusion").await;
+    assert_ne!(
+        themes_before, themes_after,
+        "theme counts follow the country"
+    );
+    follow(
+        &browser,
+        "section[aria-labelledby=facet-theme]",
+        "inclusion",
+    )
+    .await;
     let both = text(&browser, "#results").await;
     assert_ne!(both, latvia);
     browser.screenshot("search-two-facets").await;
@@ -104,19 +112,30 @@ async fn searching_with_facets_chips_and_languages() {
 
     // Removing the country's chip keeps the theme.
     let href = follow(&browser, ".chips", "Latvia").await;
-    assert!(!href.contains("country=") && href.contains("theme="), "{href}");
+    assert!(
+        !href.contains("country=") && href.contains("theme="),
+        "{href}"
+    );
     assert_ne!(text(&browser, "#results").await, both);
 
     // The language switch keeps the search.
     let href = follow(&browser, "ul.langs", "Français").await;
-    assert!(href.contains("lang=fr") && href.contains("theme="), "{href}");
-    assert_eq!(browser.eval("return document.documentElement.lang;").await, json!("fr"));
+    assert!(
+        href.contains("lang=fr") && href.contains("theme="),
+        "{href}"
+    );
+    assert_eq!(
+        browser.eval("return document.documentElement.lang;").await,
+        json!("fr")
+    );
     assert!(text(&browser, "h1").await.contains("Rechercher"));
     browser.screenshot("search-fr").await;
     browser.assert_accessible("search in French").await;
 
     // The hostile record is listed as text; nothing of it ran.
-    browser.open(&format!("{fr}/search?lang=en&q=injected")).await;
+    browser
+        .open(&format!("{fr}/search?lang=en&q=injected"))
+        .await;
     assert_eq!(injected(&browser).await, Value::Null);
     let body = text(&browser, "main").await;
     assert!(body.contains("window.__injected = 1"), "{body}");
@@ -134,7 +153,10 @@ async fn a_harvested_record_and_the_node_pages() {
     follow(&browser, "section[aria-labelledby=facet-country]", "Latvia").await;
     // A harvested record opens on this node, from its verified copy.
     let href = follow(&browser, "ol.hits", "").await;
-    assert!(href.starts_with(&format!("{fr}/catalogue/record")), "{href}");
+    assert!(
+        href.starts_with(&format!("{fr}/catalogue/record")),
+        "{href}"
+    );
     let badge = text(&browser, "section.badge").await;
     assert!(badge.contains("lv"), "the badge names the centre: {badge}");
     let similar: Vec<String> = browser
@@ -146,7 +168,9 @@ async fn a_harvested_record_and_the_node_pages() {
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect();
     assert!(
-        similar.iter().any(|h| h.starts_with(&format!("{fr}/records/"))),
+        similar
+            .iter()
+            .any(|h| h.starts_with(&format!("{fr}/records/"))),
         "similar records of the other country (fr's own): {similar:?}"
     );
     browser.screenshot("record").await;
@@ -160,7 +184,9 @@ async fn a_harvested_record_and_the_node_pages() {
     assert_eq!(text(&browser, "h1").await, HOSTILE);
     assert_eq!(injected(&browser).await, Value::Null);
     assert_eq!(
-        browser.eval("return document.querySelectorAll('main script, main img').length;").await,
+        browser
+            .eval("return document.querySelectorAll('main script, main img').length;")
+            .await,
         json!(0)
     );
 

@@ -206,8 +206,20 @@ pub async fn two_countries(hostile_title: &str) -> (tempfile::TempDir, Vec<FedNo
 
 /// The `[[peer]]` entry of a node, for a peers.toml.
 pub fn peer_entry(id: &str, role: &str, url: &str, key: &str, extra_keys: &str) -> String {
+    peer_entry_in(id, role, "FR", url, key, extra_keys)
+}
+
+/// The `[[peer]]` entry of a node of `country`, for a peers.toml.
+pub fn peer_entry_in(
+    id: &str,
+    role: &str,
+    country: &str,
+    url: &str,
+    key: &str,
+    extra_keys: &str,
+) -> String {
     format!(
-        "[[peer]]\nid = \"{id}\"\nname = \"{id}\"\ncountry = \"FR\"\nrole = \"{role}\"\nbase_url = \"{url}\"\n[[peer.keys]]\npublic_key = \"{key}\"\nvalid_from = \"2020-01-01T00:00:00Z\"\n{extra_keys}\n"
+        "[[peer]]\nid = \"{id}\"\nname = \"{id}\"\ncountry = \"{country}\"\nrole = \"{role}\"\nbase_url = \"{url}\"\n[[peer.keys]]\npublic_key = \"{key}\"\nvalid_from = \"2020-01-01T00:00:00Z\"\n{extra_keys}\n"
     )
 }
 
@@ -219,11 +231,22 @@ pub async fn federation(
     extra_peers: &str,
     setup: impl Fn(&str, &ccis::node::Node),
 ) -> (tempfile::TempDir, Vec<FedNode>) {
+    let nodes: Vec<(&str, &str, &str)> =
+        nodes.iter().map(|(id, role)| (*id, *role, "FR")).collect();
+    federation_in(&nodes, extra_peers, setup).await
+}
+
+/// [`federation`] of `(id, role, country)` nodes.
+pub async fn federation_in(
+    nodes: &[(&str, &str, &str)],
+    extra_peers: &str,
+    setup: impl Fn(&str, &ccis::node::Node),
+) -> (tempfile::TempDir, Vec<FedNode>) {
     use ccis::node::{InitOptions, Node};
     let tmp = tempfile::tempdir().unwrap();
     let mut bound = Vec::new();
     let mut peers_toml = String::from(extra_peers);
-    for (id, role) in nodes {
+    for (id, role, country) in nodes {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let dir = tmp.path().join(id);
@@ -231,7 +254,7 @@ pub async fn federation(
             &dir,
             InitOptions {
                 id: (*id).into(),
-                country: "FR".into(),
+                country: (*country).into(),
                 base_url: url.clone(),
                 name: format!("Node {id}"),
                 key: None,
@@ -240,7 +263,7 @@ pub async fn federation(
         .unwrap();
         let key = node.config.keys[0].public_key.clone();
         let token = node.new_api_token.clone().unwrap();
-        peers_toml.push_str(&peer_entry(id, role, &url, &key, ""));
+        peers_toml.push_str(&peer_entry_in(id, role, country, &url, &key, ""));
         bound.push((id.to_string(), url, dir, listener, token, key));
     }
     let peers = ccis::peers::Peers::parse(&peers_toml).unwrap();

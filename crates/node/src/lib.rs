@@ -9,7 +9,8 @@
 //! - [`dir_lock`]: one writer per node directory;
 //! - [`node`]: the publishing pipeline (validate, sign, store);
 //! - [`rounds`]: harvest rounds for as long as the node runs;
-//! - [`status`]: what a node holds and how its peers behave.
+//! - [`status`]: what a node holds and how its peers behave;
+//! - [`indicators`]: the roadmap's yearly indicators, computed from the store.
 //!
 //! The chapter of the documentation on this layer follows.
 #![doc = include_str!("../../../docs/02-running-a-node.md")]
@@ -18,6 +19,7 @@
 pub mod atomic_file;
 pub mod config;
 pub mod dir_lock;
+pub mod indicators;
 pub mod key_admin;
 pub mod node;
 pub mod node_description;

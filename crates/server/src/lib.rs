@@ -7,15 +7,18 @@
 #![deny(missing_docs)]
 
 mod api;
+mod assets;
 mod error;
 mod eval;
 mod feed;
 mod harden;
+mod indicators;
 mod listen;
 mod negotiate;
 mod pool;
 pub mod prescan;
 pub mod problem;
+mod query_page;
 mod resources;
 mod service;
 mod sparql;
@@ -227,6 +230,11 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(status))
         .route("/vocab/{file}", get(resources::vocab))
         .route("/style.css", get(harden::stylesheet))
+        .route("/indicators", get(indicators::page))
+        .route("/indicators/{file}", get(indicators::file))
+        .route("/api/indicators", get(indicators::json))
+        .route("/query", get(query_page::page))
+        .merge(assets::routes())
         .merge(open)
         .merge(operator)
         .fallback(problem::no_such_path)

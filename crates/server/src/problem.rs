@@ -72,6 +72,24 @@ impl Problem {
         self
     }
 
+    /// Its kind (the fragment of its `type`).
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// Its detail, for people.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// Its title: the one given, else the status's reason phrase.
+    pub fn title(&self) -> &str {
+        self.title
+            .as_deref()
+            .or(self.status.canonical_reason())
+            .unwrap_or("Error")
+    }
+
     /// Adds an extension member.
     pub fn with(mut self, name: &str, value: Value) -> Self {
         self.extra.insert(name.to_owned(), value);

@@ -26,10 +26,8 @@ fn failure(f: Failure) -> Response {
 }
 
 /// A 503 that tells the client when to try again.
-fn unavailable(kind: &str, detail: String) -> Response {
-    Problem::new(StatusCode::SERVICE_UNAVAILABLE, kind, detail)
-        .retry_after(1)
-        .into_response()
+fn unavailable(kind: &str, detail: String) -> Problem {
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, kind, detail).retry_after(1)
 }
 
 /// `GET /sparql?query=…`; without a query, the service description.
@@ -41,10 +39,34 @@ pub async fn get(
     if params.contains_key("update") {
         return refuse_update();
     }
+    let mut headers = headers;
+    if let Some(media_type) = params
+        .get("format")
+        .map(String::as_str)
+        .and_then(format_media_type)
+    {
+        headers.insert(header::ACCEPT, header::HeaderValue::from_static(media_type));
+    }
     match params.get("query") {
         Some(q) => run(state, q.clone(), headers).await,
         None => service_description(&state),
     }
+}
+
+/// The media type a `format` parameter names (it stands for `Accept`, for
+/// links that cannot set headers): `json`, `xml`, `csv`, `tsv`, `turtle`,
+/// `ntriples`, `jsonld`, or a media type.
+pub(crate) fn format_media_type(format: &str) -> Option<&'static str> {
+    Some(match format {
+        "json" | "application/sparql-results+json" => "application/sparql-results+json",
+        "xml" | "application/sparql-results+xml" => "application/sparql-results+xml",
+        "csv" | "text/csv" => "text/csv",
+        "tsv" | "text/tab-separated-values" => "text/tab-separated-values",
+        "turtle" | "ttl" | "text/turtle" => "text/turtle",
+        "ntriples" | "application/n-triples" => "application/n-triples",
+        "jsonld" | "application/ld+json" => "application/ld+json",
+        _ => return None,
+    })
 }
 
 /// `POST /sparql` as a form (`query=…`) or with an `application/sparql-query` body.
@@ -115,49 +137,68 @@ fn service_description(state: &AppState) -> Response {
         .into_response()
 }
 
-/// Checks the query's size and nesting, waits for an evaluation slot, then
-/// evaluates it within the time limit (in a worker process when the server
-/// has them); stops it when the node shuts down.
+/// Runs `query` for a client and answers with its results or a problem.
 async fn run(state: AppState, query: String, headers: HeaderMap) -> Response {
-    let options = state.options.clone();
-    if let Err(refused) = prescan::check(&query, options.max_query_bytes, options.max_query_depth) {
-        return Problem::new(StatusCode::BAD_REQUEST, "query-limit", refused.to_string())
-            .titled("Query over a limit")
-            .with("limit", json!(refused.limit_name()))
-            .with("value", json!(refused.limit()))
-            .into_response();
-    }
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let limit = options.query_timeout;
-    let permit = match state.queries.turn(limit).await {
-        Ok(permit) => permit,
-        Err(busy) => return unavailable("busy", format!("the SPARQL endpoint is busy: {busy}")),
-    };
-    let mut stopping = state.stopping();
-    let outcome = tokio::select! {
-        outcome = evaluate(&state, query, accept, limit, permit) => outcome,
-        () = crate::stopped(&mut stopping) => {
-            return unavailable("shutting-down", "the node is shutting down; the query was stopped".into());
-        }
-    };
-    match outcome {
-        Some(Ok(answer)) => (
+    match answer(&state, query, accept).await {
+        Ok(answer) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, answer.media_type)],
             answer.body,
         )
             .into_response(),
-        Some(Err(f)) => failure(f),
-        None => unavailable(
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// Checks the query's size and nesting, waits for an evaluation slot, then
+/// evaluates it within the time limit (in a worker process when the server
+/// has them) and serializes its results for `accept`; stops it when the node
+/// shuts down. `/sparql` and the query page (`/query`) both run queries here.
+pub(crate) async fn answer(
+    state: &AppState,
+    query: String,
+    accept: Option<String>,
+) -> Result<Answer, Problem> {
+    let options = state.options.clone();
+    if let Err(refused) = prescan::check(&query, options.max_query_bytes, options.max_query_depth) {
+        return Err(
+            Problem::new(StatusCode::BAD_REQUEST, "query-limit", refused.to_string())
+                .titled("Query over a limit")
+                .with("limit", json!(refused.limit_name()))
+                .with("value", json!(refused.limit())),
+        );
+    }
+    let limit = options.query_timeout;
+    let permit = match state.queries.turn(limit).await {
+        Ok(permit) => permit,
+        Err(busy) => {
+            return Err(unavailable(
+                "busy",
+                format!("the SPARQL endpoint is busy: {busy}"),
+            ));
+        }
+    };
+    let mut stopping = state.stopping();
+    let outcome = tokio::select! {
+        outcome = evaluate(state, query, accept, limit, permit) => outcome,
+        () = crate::stopped(&mut stopping) => {
+            return Err(unavailable("shutting-down", "the node is shutting down; the query was stopped".into()));
+        }
+    };
+    match outcome {
+        Some(Ok(answer)) => Ok(answer),
+        Some(Err(f)) => Err(Problem::new(f.status(), &f.kind, f.detail)),
+        None => Err(unavailable(
             "time-limit",
             format!(
                 "the query ran over the time limit of {} s and was stopped",
                 limit.as_secs_f64()
             ),
-        ),
+        )),
     }
 }
 

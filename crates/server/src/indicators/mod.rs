@@ -1,0 +1,244 @@
+//! `/indicators`: the roadmap's yearly indicators of this centre, as a page
+//! with server-rendered SVG charts (readable without JavaScript), each chart
+//! with its table and CSV; the same figures as JSON at `/api/indicators`.
+//!
+//! The figures are computed by [`ccis_node::indicators`]; this module only
+//! asks the peers, renders and serves them.
+
+pub mod charts;
+
+use crate::AppState;
+use crate::problem::Problem;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use ccis_node::indicators::{Centre, Figure, Indicators, ask_peers};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long a peer may take to say which of this node's records it holds.
+pub const PEER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long computed figures are served again while the store has not
+/// changed: a page and its ten charts are computed once, not eleven times.
+pub const REUSE_FOR: Duration = Duration::from_secs(10);
+
+/// Figures computed lately, per node base URL (several nodes may share a
+/// process).
+type Cache = Mutex<HashMap<String, Computed>>;
+
+/// Figures, when they were computed, from which store state (its feed's
+/// member count), and whether the peers were asked.
+struct Computed {
+    at: Instant,
+    members: u64,
+    asked: bool,
+    figures: Arc<Indicators>,
+}
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE.get_or_init(Cache::default)
+}
+
+/// The figures computed less than [`REUSE_FOR`] ago from the same store
+/// state (with the peers asked, when `ask`), else computed now.
+async fn figures(state: &AppState, ask: bool) -> Result<Arc<Indicators>, Problem> {
+    let key = state.config.base_url.clone();
+    let members = state.store.member_count().map_err(Problem::internal)?;
+    let fresh =
+        |c: &&Computed| c.at.elapsed() < REUSE_FOR && c.members == members && (c.asked || !ask);
+    if let Ok(cached) = cache().lock()
+        && let Some(c) = cached.get(&key).filter(fresh)
+    {
+        return Ok(c.figures.clone());
+    }
+    let figures = Arc::new(compute(state, ask).await?);
+    if let Ok(mut cached) = cache().lock() {
+        let computed = Computed {
+            at: Instant::now(),
+            members,
+            asked: ask,
+            figures: figures.clone(),
+        };
+        cached.insert(key, computed);
+    }
+    Ok(figures)
+}
+
+/// The indicators page.
+#[derive(Template)]
+#[template(path = "indicators.html")]
+struct Page<'a> {
+    /// The figures.
+    ind: &'a Indicators,
+    /// Peers asked that did not answer.
+    not_reached: Vec<&'a str>,
+}
+
+/// Computes the indicators, asking the peers first when `ask` is set.
+async fn compute(state: &AppState, ask: bool) -> Result<Indicators, Problem> {
+    let config = state.config.clone();
+    let centre = Centre {
+        id: &config.id,
+        country: &config.country,
+        base_url: &config.base_url,
+    };
+    let held = if ask {
+        ask_peers(&centre, &state.peers, PEER_TIMEOUT).await
+    } else {
+        Vec::new()
+    };
+    let (store, peers, config) = (state.store.clone(), state.peers.clone(), config.clone());
+    tokio::task::spawn_blocking(move || {
+        let centre = Centre {
+            id: &config.id,
+            country: &config.country,
+            base_url: &config.base_url,
+        };
+        Indicators::compute(&store, &centre, &peers, held)
+    })
+    .await
+    .map_err(Problem::internal)?
+    .map_err(Problem::internal)
+}
+
+/// `GET /indicators`: the page.
+pub async fn page(State(state): State<AppState>) -> Response {
+    let ind = match figures(&state, true).await {
+        Ok(ind) => ind,
+        Err(p) => return p.into_response(),
+    };
+    let not_reached = ind
+        .peers_asked
+        .iter()
+        .filter(|h| h.held.is_none())
+        .map(|h| h.peer.as_str())
+        .collect();
+    match (Page {
+        ind: &ind,
+        not_reached,
+    })
+    .render()
+    {
+        Ok(html) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+/// `GET /api/indicators`: every figure as JSON.
+pub async fn json(State(state): State<AppState>) -> Response {
+    match figures(&state, true).await {
+        Ok(ind) => axum::Json(ind.as_ref()).into_response(),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// `GET /indicators/{name}.csv` and `GET /indicators/{name}.svg`: one figure.
+pub async fn file(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some((name, extension)) = file.rsplit_once('.') else {
+        return Problem::not_found(format!("no indicator file {file:?}")).into_response();
+    };
+    if !ccis_node::indicators::FIGURES.contains(&name) || !matches!(extension, "csv" | "svg") {
+        return Problem::not_found(format!("no indicator file {file:?}")).into_response();
+    }
+    let ind = match figures(&state, name == "shared-by-peer").await {
+        Ok(ind) => ind,
+        Err(p) => return p.into_response(),
+    };
+    let Some(figure) = ind.figure(name) else {
+        return Problem::not_found(format!("no indicator {name:?}")).into_response();
+    };
+    if extension == "csv" {
+        let disposition = format!("attachment; filename=\"{}-{name}.csv\"", ind.node);
+        return (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            csv(figure),
+        )
+            .into_response();
+    }
+    match charts::bar_chart(figure) {
+        Ok(svg) => (
+            [
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            svg,
+        )
+            .into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+/// A figure as CSV (RFC 4180): `key,label,count`, one line per row.
+pub fn csv(figure: &Figure) -> String {
+    let mut out = String::from("key,label,count\r\n");
+    for row in &figure.rows {
+        out.push_str(&csv_field(&row.key));
+        out.push(',');
+        out.push_str(&csv_field(&row.label));
+        out.push(',');
+        out.push_str(&row.count.to_string());
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// One CSV field, quoted when it holds a comma, a quote or a line break;
+/// a field starting like a spreadsheet formula is prefixed with `'`.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ccis_node::indicators::Row;
+
+    #[test]
+    fn csv_quotes_what_needs_it() {
+        let figure = Figure {
+            name: "x".into(),
+            title: "X".into(),
+            counted: String::new(),
+            total: 2,
+            rows: vec![
+                Row {
+                    key: "a".into(),
+                    label: "one, \"two\"".into(),
+                    count: 2,
+                },
+                Row {
+                    key: "=b".into(),
+                    label: "b".into(),
+                    count: 1,
+                },
+            ],
+        };
+        assert_eq!(
+            csv(&figure),
+            "key,label,count\r\na,\"one, \"\"two\"\"\",2\r\n'=b,b,1\r\n"
+        );
+    }
+}
