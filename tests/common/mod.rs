@@ -95,6 +95,24 @@ pub struct ServedNode {
     pub search: std::sync::Arc<ccis::search::Index>,
 }
 
+/// Opens a node directory this process has just closed. Another test of
+/// the same binary that starts a process at that moment holds a copy of the
+/// directory's lock (`flock`) from its fork to its exec, so the lock may
+/// still be held for an instant: tried again for up to five seconds.
+pub fn reopen(dir: &Path) -> ccis::node::Node {
+    let started = std::time::Instant::now();
+    loop {
+        match ccis::node::Node::open(dir) {
+            Err(ccis::node::NodeError::Lock(ccis::dir_lock::LockError::Held { .. }))
+                if started.elapsed() < std::time::Duration::from_secs(5) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            opened => return opened.unwrap(),
+        }
+    }
+}
+
 /// Creates a node whose base URL is its loopback address, lets `setup` adjust
 /// its configuration and publish, then serves it (trusting `peers`).
 pub async fn serve_node(
@@ -124,7 +142,7 @@ pub async fn serve_node(
     drop(node);
     configure(&mut config);
     config.save(&dir).unwrap();
-    let node = Node::open(&dir).unwrap();
+    let node = reopen(&dir);
     setup(&node);
     let search = node.search_index().unwrap();
     let served = ServedNode {
@@ -274,7 +292,7 @@ pub async fn federation_in(
         config.harvest.response_timeout_secs = 5;
         config.harvest.round_timeout_secs = 60;
         config.save(&dir).unwrap();
-        let node = Node::open(&dir).unwrap();
+        let node = reopen(&dir);
         setup(&id, &node);
         let harvester = node.harvester().unwrap();
         let store = node.store.clone();
