@@ -603,6 +603,7 @@ impl Node {
             return Ok(index.clone());
         }
         let opened = Arc::new(ccis_search::Index::open(&self.dir.index(), &self.store)?);
+        self.observe_with(&opened);
         *slot = Some(opened.clone());
         Ok(opened)
     }
@@ -624,8 +625,17 @@ impl Node {
             return Ok(index.clone());
         }
         let rebuilt = Arc::new(ccis_search::Index::rebuild(&self.dir.index(), &self.store)?);
+        self.observe_with(&rebuilt);
         *slot = Some(rebuilt.clone());
         Ok(rebuilt)
+    }
+
+    /// Has the store hand `index` what it writes, so that a catch-up takes
+    /// it from memory rather than from the feed log.
+    fn observe_with(&self, index: &Arc<ccis_search::Index>) {
+        let observer: Arc<dyn ccis_store::FeedObserver> = index.clone();
+        self.store
+            .set_feed_observer(Some(Arc::downgrade(&observer)));
     }
 
     /// The open search index, if any (one opening at a time).

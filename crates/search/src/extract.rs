@@ -2,11 +2,12 @@
 
 use crate::analysis::analyser_for;
 use crate::schema::{Facet, Fields};
+use ccis_model::record::Record;
 use ccis_model::vocab;
 use ccis_store::FeedMember;
 use oxigraph::io::{RdfFormat, RdfParser};
 use oxrdf::vocab::rdf;
-use oxrdf::{GraphName, NamedOrBlankNode, Quad, Term};
+use oxrdf::{GraphName, NamedNode, NamedOrBlankNode, Term};
 use std::collections::BTreeMap;
 use tantivy::TantivyDocument;
 use time::OffsetDateTime;
@@ -48,30 +49,60 @@ pub(crate) fn from_member(member: &FeedMember, origin: &str) -> IndexedRecord {
         modified: member.modified.clone(),
         ..IndexedRecord::default()
     };
-    r.facets[Facet::Origin.index()].push(origin.to_owned());
+    // The log holds what was verified when it was stored: read it without
+    // checking every IRI again.
     let quads = RdfParser::from_format(RdfFormat::NQuads)
+        .lenient()
         .for_slice(member.signed_nquads.as_bytes())
         .filter_map(Result::ok)
         .filter(|q| q.graph_name == GraphName::DefaultGraph)
         .filter(|q| matches!(&q.subject, NamedOrBlankNode::NamedNode(s) if *s == member.record));
     for q in quads {
-        r.read(q);
+        r.read(q.predicate, q.object);
     }
-    let mut languages: Vec<String> = r
-        .titles
-        .iter()
-        .chain(&r.descriptions)
-        .map(|(tag, _)| primary_subtag(tag))
-        .filter(|t| !t.is_empty())
-        .collect();
-    languages.sort();
-    languages.dedup();
-    r.facets[Facet::Language.index()] = languages;
-    for values in &mut r.facets {
-        values.sort();
-        values.dedup();
-    }
+    r.finish(origin);
     r
+}
+
+/// A version as it is being stored (the same as [`from_member`] reads
+/// back from the log), its centre being `origin`.
+pub(crate) fn from_record(record: &Record, origin: &str) -> IndexedRecord {
+    let mut r = IndexedRecord {
+        iri: record.iri.as_str().to_owned(),
+        version: record.version().unwrap_or(0),
+        modified: record.modified().unwrap_or_default().to_owned(),
+        ..IndexedRecord::default()
+    };
+    let statements = record
+        .triples
+        .iter()
+        .filter(|t| matches!(&t.subject, NamedOrBlankNode::NamedNode(s) if *s == record.iri));
+    for t in statements {
+        r.read(t.predicate.clone(), t.object.clone());
+    }
+    r.finish(origin);
+    r
+}
+
+impl IndexedRecord {
+    /// Adds the origin and the languages, and sorts every facet's values.
+    fn finish(&mut self, origin: &str) {
+        self.facets[Facet::Origin.index()].push(origin.to_owned());
+        let mut languages: Vec<String> = self
+            .titles
+            .iter()
+            .chain(&self.descriptions)
+            .map(|(tag, _)| primary_subtag(tag))
+            .filter(|t| !t.is_empty())
+            .collect();
+        languages.sort();
+        languages.dedup();
+        self.facets[Facet::Language.index()] = languages;
+        for values in &mut self.facets {
+            values.sort();
+            values.dedup();
+        }
+    }
 }
 
 fn primary_subtag(tag: &str) -> String {
@@ -79,11 +110,12 @@ fn primary_subtag(tag: &str) -> String {
 }
 
 impl IndexedRecord {
-    fn read(&mut self, q: Quad) {
-        let p = q.predicate.as_str();
+    /// Takes what the index keeps of one statement about the record.
+    fn read(&mut self, predicate: NamedNode, object: Term) {
+        let p = predicate.as_str();
         let facet = match p {
-            _ if q.predicate == rdf::TYPE => {
-                if let Term::NamedNode(class) = &q.object {
+            _ if predicate == rdf::TYPE => {
+                if let Term::NamedNode(class) = &object {
                     if class.as_ref() == vocab::WITHDRAWN {
                         self.withdrawn = true;
                     }
@@ -96,17 +128,19 @@ impl IndexedRecord {
                 }
                 return;
             }
-            _ if q.predicate.as_ref() == vocab::DCT_TITLE => return push_text(&mut self.titles, q),
-            DESCRIPTION => return push_text(&mut self.descriptions, q),
-            KEYWORDS => return push_text(&mut self.keywords, q),
-            _ if q.predicate.as_ref() == vocab::DCT_SPATIAL => Facet::Country,
+            _ if predicate.as_ref() == vocab::DCT_TITLE => {
+                return push_text(&mut self.titles, object);
+            }
+            DESCRIPTION => return push_text(&mut self.descriptions, object),
+            KEYWORDS => return push_text(&mut self.keywords, object),
+            _ if predicate.as_ref() == vocab::DCT_SPATIAL => Facet::Country,
             SUBJECT => Facet::Theme,
             AUDIENCE => Facet::Audience,
             STAGE => Facet::Stage,
             TOOL_TYPE => Facet::ToolType,
             _ => return,
         };
-        if let Term::NamedNode(value) = q.object {
+        if let Term::NamedNode(value) = object {
             self.facets[facet.index()].push(value.into_string());
         }
     }
@@ -142,8 +176,8 @@ impl IndexedRecord {
     }
 }
 
-fn push_text(into: &mut Vec<(String, String)>, q: Quad) {
-    if let Term::Literal(l) = q.object {
+fn push_text(into: &mut Vec<(String, String)>, object: Term) {
+    if let Term::Literal(l) = object {
         let tag = l.language().unwrap_or("").to_owned();
         into.push((tag, l.value().to_owned()));
     }

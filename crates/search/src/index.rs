@@ -4,8 +4,9 @@ use crate::SearchError;
 use crate::analysis;
 use crate::extract::{self, IndexedRecord};
 use crate::schema::{self, Fields, SCHEMA_VERSION};
-use ccis_store::{FeedMember, NodeStore};
-use std::collections::HashMap;
+use ccis_integrity::signed::SignedRecord;
+use ccis_store::{FeedMember, FeedObserver, NodeStore, StoreMeta};
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
@@ -16,6 +17,10 @@ const READ_BATCH: u64 = 1_000;
 const COMMIT_EVERY: u64 = 20_000;
 /// Memory of the index writer, in bytes.
 const WRITER_BYTES: usize = 64 * 1024 * 1024;
+/// Versions the store reported committed that the index keeps in memory
+/// until it takes them; beyond this, the oldest are dropped and read back
+/// from the feed log instead.
+const MAX_HANDED_OVER: usize = 50_000;
 
 /// What the index records with each commit: where in the feed log it is.
 #[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -35,11 +40,36 @@ pub struct CaughtUp {
     pub from: u64,
     /// The position the index now reflects (the store's member count).
     pub to: u64,
+    /// Of those, how many versions the store had handed over as it wrote
+    /// them, rather than read back from the feed log.
+    pub handed_over: u64,
 }
 
 struct Writer {
     writer: IndexWriter<TantivyDocument>,
+    /// The position of the last commit: positions before it are searchable.
     position: u64,
+    /// Positions before this one are added to `writer` (committed or not).
+    added: u64,
+    /// Of the versions added and not committed, those the store handed over.
+    handed_over: u64,
+    /// A rollback failed: the writer may hold versions never stored, so
+    /// the next catch-up starts again from nothing.
+    rebuild: bool,
+}
+
+/// Versions the store handed over as it wrote them (see
+/// [`ccis_store::FeedObserver`]), by feed position.
+#[derive(Default)]
+struct HandedOver {
+    /// Staged by the write under way and added to the index writer at
+    /// once, at the positions after [`Writer::added`]: so many of them.
+    /// The index must not commit them before the store does.
+    tentative: u64,
+    /// Staged by the write under way and kept here, not committed yet.
+    staged: Vec<(u64, IndexedRecord)>,
+    /// Committed, in feed order, not yet added to the index.
+    committed: VecDeque<(u64, IndexedRecord)>,
 }
 
 /// The search index of a node, in `<node dir>/index/`. It reflects the
@@ -51,6 +81,7 @@ pub struct Index {
     pub(crate) fields: Fields,
     pub(crate) reader: IndexReader,
     writer: Mutex<Writer>,
+    handed_over: Mutex<HandedOver>,
 }
 
 impl std::fmt::Debug for Index {
@@ -90,6 +121,9 @@ impl Index {
         w.writer
             .delete_all_documents()
             .map_err(index_err(&self.path, "cannot clear the index"))?;
+        // Versions of a store write under way went with the rest: the
+        // catch-up reads them from the log once they are stored.
+        self.handed().tentative = 0;
         self.commit(&mut w, 0)
     }
 
@@ -193,7 +227,14 @@ impl Index {
             feed: store.feed().as_str().to_owned(),
             fields,
             reader,
-            writer: Mutex::new(Writer { writer, position }),
+            writer: Mutex::new(Writer {
+                writer,
+                position,
+                added: position,
+                handed_over: 0,
+                rebuild: false,
+            }),
+            handed_over: Mutex::new(HandedOver::default()),
         })
     }
 
@@ -204,52 +245,108 @@ impl Index {
     /// Indexes the feed log of `store` from [`Index::position`] to its end,
     /// and makes it searchable: the latest version of a record replaces its
     /// document, a tombstone (`ccis:Withdrawn`) takes it out of results.
-    /// The position is committed together with the documents, so a crash
-    /// leaves the index at a position it truly reflects.
+    /// Versions the store handed over as it wrote them (when the index is
+    /// the store's [`ccis_store::FeedObserver`]) are taken from memory,
+    /// the others read from the log. The position is committed together
+    /// with the documents, so a crash leaves the index at a position it
+    /// truly reflects.
     pub fn catch_up(&self, store: &NodeStore) -> Result<CaughtUp, SearchError> {
         let mut w = self.writer()?;
         let end = store.member_count().map_err(|source| SearchError::Feed {
             from: w.position,
             source,
         })?;
-        if end < w.position {
-            // The store is older than the index (restored from a backup).
+        if self.handed().tentative > 0 {
+            // A store write is under way and some of its versions are in
+            // the index writer: committing now would commit them too.
+            return Ok(CaughtUp {
+                from: w.position,
+                to: w.position,
+                handed_over: 0,
+            });
+        }
+        if end < w.added || w.rebuild {
+            // The store is older than the index (restored from a backup),
+            // or a rollback failed.
             tracing::warn!(
-                index = w.position,
+                index = w.added,
                 store = end,
-                "search index ahead of the store: rebuilding"
+                "search index ahead of the store or not rolled back: rebuilding"
             );
+            w.rebuild = false;
             w.writer
                 .delete_all_documents()
                 .map_err(index_err(&self.path, "cannot clear the index"))?;
             w.position = 0;
+            w.added = 0;
+            w.handed_over = 0;
         }
         let from = w.position;
+        let mut handed_over = 0;
         let mut origins = HashMap::new();
-        let mut uncommitted = 0;
-        while w.position < end {
-            let to = (w.position + READ_BATCH).min(end);
+        while w.added < end {
+            self.add_handed_over(&mut w, end)?;
+            if w.added >= end {
+                break;
+            }
+            let next_handed = self.handed().committed.front().map(|(p, _)| *p);
+            let to = (w.added + READ_BATCH)
+                .min(end)
+                .min(next_handed.filter(|p| *p > w.added).unwrap_or(u64::MAX));
             let members = store
-                .members(w.position, to)
+                .members(w.added, to)
                 .map_err(|source| SearchError::Feed {
-                    from: w.position,
+                    from: w.added,
                     source,
                 })?;
             for member in latest_versions(&members) {
                 let origin = origin_of(store, &member.record, &mut origins);
                 self.replace(&w.writer, &extract::from_member(member, &origin))?;
             }
-            uncommitted += to - w.position;
-            w.position = to;
-            if uncommitted >= COMMIT_EVERY {
-                self.commit(&mut w, to)?;
-                uncommitted = 0;
+            w.added = to;
+            if w.added - w.position >= COMMIT_EVERY {
+                handed_over += w.handed_over;
+                let at = w.added;
+                self.commit(&mut w, at)?;
             }
         }
-        if from != end || uncommitted > 0 {
-            self.commit(&mut w, end)?;
+        if w.added != w.position {
+            handed_over += w.handed_over;
+            let at = w.added;
+            self.commit(&mut w, at)?;
         }
-        Ok(CaughtUp { from, to: end })
+        Ok(CaughtUp {
+            from,
+            to: end,
+            handed_over,
+        })
+    }
+
+    /// Adds the handed-over versions that continue the index (from
+    /// `w.added`, below `end`), dropping those it already has.
+    fn add_handed_over(&self, w: &mut Writer, end: u64) -> Result<(), SearchError> {
+        let mut handed = self.handed();
+        while let Some((position, _)) = handed.committed.front() {
+            let position = *position;
+            if position >= end || position > w.added {
+                break;
+            }
+            let Some((_, record)) = handed.committed.pop_front() else {
+                break;
+            };
+            if position == w.added {
+                self.replace(&w.writer, &record)?;
+                w.added += 1;
+                w.handed_over += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The versions handed over and not yet indexed.
+    fn handed(&self) -> MutexGuard<'_, HandedOver> {
+        // What a panic left is at worst incomplete: the log has it all.
+        self.handed_over.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Replaces the document of the record.
@@ -282,9 +379,75 @@ impl Index {
             .commit()
             .map_err(index_err(&self.path, "cannot commit"))?;
         w.position = position;
+        w.added = position;
+        w.handed_over = 0;
         self.reader
             .reload()
             .map_err(index_err(&self.path, "cannot reload the reader"))
+    }
+}
+
+/// The index takes what the store has just written from memory: what the
+/// store stages is extracted at once; once committed, it is added to the
+/// index writer if nobody else is using it (else [`Index::catch_up`] adds
+/// it), and made searchable by the next [`Index::catch_up`], which commits.
+impl FeedObserver for Index {
+    fn staged(&self, position: u64, signed: &SignedRecord, meta: &StoreMeta) {
+        let record = extract::from_record(&signed.record, &meta.origin);
+        // Added at once when it continues the index and nobody else holds
+        // the index writer: the work then overlaps the store's own.
+        if let Ok(w) = self.writer.try_lock() {
+            let mut handed = self.handed();
+            if handed.staged.is_empty()
+                && w.added + handed.tentative == position
+                && self.replace(&w.writer, &record).is_ok()
+            {
+                handed.tentative += 1;
+                return;
+            }
+            handed.staged.push((position, record));
+            return;
+        }
+        self.handed().staged.push((position, record));
+    }
+
+    fn committed(&self) {
+        if self.handed().tentative > 0 {
+            // Those in the index writer now belong to committed versions.
+            let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let mut handed = self.handed();
+            w.added += handed.tentative;
+            w.handed_over += handed.tentative;
+            handed.tentative = 0;
+        }
+        let mut handed = self.handed();
+        let staged = std::mem::take(&mut handed.staged);
+        handed.committed.extend(staged);
+        let excess = handed.committed.len().saturating_sub(MAX_HANDED_OVER);
+        handed.committed.drain(..excess);
+        drop(handed);
+        if let Ok(mut w) = self.writer.try_lock()
+            && let Err(e) = self.add_handed_over(&mut w, u64::MAX)
+        {
+            tracing::warn!(error = %e, "search index: versions left for the next catch-up");
+        }
+    }
+
+    fn discarded(&self) {
+        if self.handed().tentative > 0 {
+            // The index writer holds versions that will never be stored:
+            // back to the last commit (what was added since is read again).
+            let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let mut handed = self.handed();
+            handed.tentative = 0;
+            if let Err(e) = w.writer.rollback() {
+                tracing::error!(error = %e, "search index: cannot roll back, rebuilding it");
+                w.rebuild = true;
+            }
+            w.added = w.position;
+            w.handed_over = 0;
+        }
+        self.handed().staged.clear();
     }
 }
 

@@ -42,18 +42,23 @@ fn with_proof(record: Record) -> SignedRecord {
     }
 }
 
+/// What the tests store a version with: its origin is the country code
+/// its IRI begins with.
+fn put_meta(signed: &SignedRecord) -> StoreMeta {
+    StoreMeta {
+        origin: signed.record.iri.as_str()[8..10].to_owned(),
+        source: "local".into(),
+        stored_at: "2026-11-21T10:00:00Z".into(),
+        verified_with: VM.into(),
+        signed_nquads: None,
+    }
+}
+
 fn put(store: &NodeStore, records: Vec<SignedRecord>) {
     let items: Vec<_> = records
         .into_iter()
         .map(|s| {
-            let origin = s.record.iri.as_str()[8..10].to_owned();
-            let meta = StoreMeta {
-                origin,
-                source: "local".into(),
-                stored_at: "2026-11-21T10:00:00Z".into(),
-                verified_with: VM.into(),
-                signed_nquads: None,
-            };
+            let meta = put_meta(&s);
             (s, meta)
         })
         .collect();
@@ -448,4 +453,94 @@ fn similar_records_come_from_other_countries() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// The documents of `iris` in `index`, as the index returns them (their
+/// scores aside: those depend on how documents fell into segments).
+fn documents(index: &Index, iris: &[&str]) -> Vec<Option<SearchHit>> {
+    iris.iter()
+        .map(|iri| {
+            index.get(iri).unwrap().map(|mut hit| {
+                hit.score = 0.0;
+                hit
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn what_the_store_hands_over_is_indexed_as_the_log_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = NodeStore::open(&dir.path().join("store"), "https://fr.example").unwrap();
+    put(&store, four_tools()[..1].to_vec());
+    let index = std::sync::Arc::new(Index::open(&dir.path().join("fed"), &store).unwrap());
+    let observer: std::sync::Arc<dyn ccis_store::FeedObserver> = index.clone();
+    // One write before the index is attached: only the log has it.
+    put(&store, four_tools()[1..2].to_vec());
+    store.set_feed_observer(Some(std::sync::Arc::downgrade(&observer)));
+    put(&store, four_tools()[2..].to_vec());
+    let v2 = tool("fr", "a", "Handbook A", "FRA", &["employment"], "emergence");
+    put(
+        &store,
+        vec![with_proof(v2.record.stamped(2, "2026-11-24T10:00:00Z"))],
+    );
+    // A write staged and never committed leaves nothing behind.
+    let ghost = tool("fr", "ghost", "Ghost", "FRA", &["employment"], "emergence");
+    observer.staged(5, &ghost, &put_meta(&ghost));
+    observer.discarded();
+    let tombstone = Record::tombstone(
+        NamedNode::new("https://lv.example/records/d").unwrap(),
+        2,
+        "2026-11-25T10:00:00Z",
+    );
+    put(&store, vec![with_proof(tombstone)]);
+
+    let caught = index.catch_up(&store).unwrap();
+    assert_eq!((caught.from, caught.to), (1, 6));
+    assert_eq!(caught.handed_over, 4, "positions 2 to 5 came from memory");
+    let from_log = Index::open(&dir.path().join("rebuilt"), &store).unwrap();
+    let all = [
+        "https://fr.example/records/a",
+        "https://fr.example/records/b",
+        "https://se.example/records/c",
+        "https://lv.example/records/d",
+        "https://fr.example/records/ghost",
+    ];
+    assert_eq!(documents(&index, &all), documents(&from_log, &all));
+    assert_eq!(documents(&index, &all[4..]), [None]);
+    for q in ["", "handbook", "guide", "ghost"] {
+        assert_eq!(
+            iris(&search(&index, SearchRequest::new(q))),
+            iris(&search(&from_log, SearchRequest::new(q))),
+            "query {q:?}"
+        );
+    }
+    // Nothing new: nothing to commit, nothing handed over.
+    let again = index.catch_up(&store).unwrap();
+    assert_eq!((again.from, again.to, again.handed_over), (6, 6, 0));
+
+    // Caught up, the index adds what is staged to its writer at once; a
+    // write that fails then takes it back out.
+    observer.staged(6, &ghost, &put_meta(&ghost));
+    assert_eq!(index.catch_up(&store).unwrap().to, 6, "nothing committed");
+    observer.discarded();
+    put(
+        &store,
+        vec![tool(
+            "lv",
+            "e",
+            "Guide E",
+            "LVA",
+            &["employment"],
+            "scaling",
+        )],
+    );
+    let last = index.catch_up(&store).unwrap();
+    assert_eq!((last.from, last.to, last.handed_over), (6, 7, 1));
+    drop(from_log);
+    let from_log = Index::open(&dir.path().join("rebuilt-again"), &store).unwrap();
+    let all = [&all[..], &["https://lv.example/records/e"]].concat();
+    assert_eq!(documents(&index, &all), documents(&from_log, &all));
+    assert_eq!(documents(&index, &all[4..5]), [None], "no ghost");
+    assert_eq!(search(&index, SearchRequest::new("")).total, 4);
 }

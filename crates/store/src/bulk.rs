@@ -83,6 +83,7 @@ impl<'s> BulkRun<'s> {
             ))?
             .revision;
         drop(tx);
+        store.observer.discarded();
         Ok(Self {
             store,
             loader: store.store.bulk_loader(),
@@ -119,6 +120,7 @@ impl<'s> BulkRun<'s> {
             }
             let (member, bytes) = self.store.member_quads(signed, meta, self.position)?;
             quads.extend(member);
+            self.store.observer.staged(self.position, signed, meta);
             self.cut.place(self.position, bytes);
             self.position += 1;
         }
@@ -184,7 +186,10 @@ impl<'s> BulkRun<'s> {
         let mut closing = self.store.cut_quads(&self.cut);
         closing.extend(self.count_quads());
         closing.push(self.store.peer_state_quad(&self.peer, &next));
-        self.load(closing, versions)?;
+        if let Err(e) = self.load(closing, versions) {
+            self.store.observer.discarded();
+            return Err(e);
+        }
         let BulkRun {
             store,
             loader,
@@ -194,7 +199,9 @@ impl<'s> BulkRun<'s> {
             cut,
             ..
         } = self;
-        loader.commit().map_err(|e| StoreError::BulkLoad {
+        let ingested = loader.commit();
+        store.observer.ended(ingested.is_ok());
+        ingested.map_err(|e| StoreError::BulkLoad {
             peer: peer.clone(),
             versions,
             cause: e.into(),

@@ -27,6 +27,7 @@ pub mod catalogue;
 mod error;
 pub mod feed;
 mod harvest_state;
+mod observe;
 mod query;
 mod upgrade;
 mod write;
@@ -39,6 +40,7 @@ pub use catalogue::{CatalogueEntry, node_iri};
 pub use error::StoreError;
 pub use feed::{FeedMember, FeedPage, member_iri, member_page_bytes, signed_nquads};
 pub use harvest_state::{PeerState, refusal_key};
+pub use observe::FeedObserver;
 pub use query::Counts;
 pub use write::{StoreMeta, Written};
 
@@ -69,6 +71,8 @@ pub struct NodeStore {
     page_size: u64,
     page_max_bytes: u64,
     writer: Arc<Mutex<()>>,
+    /// Told of each version appended to the feed log.
+    observer: observe::ObserverSlot,
     /// Opened read-only: no transactions, and nothing changes under a reader.
     read_only: bool,
 }
@@ -204,6 +208,7 @@ impl NodeStore {
             page_size: DEFAULT_PAGE_SIZE,
             page_max_bytes: DEFAULT_PAGE_MAX_BYTES,
             writer: Arc::new(Mutex::new(())),
+            observer: observe::ObserverSlot::default(),
             read_only: false,
         }
     }
@@ -299,6 +304,14 @@ impl NodeStore {
     }
 
     /// Waits for the writer's turn.
+    /// Attaches `observer` (or with `None` detaches the one attached): it
+    /// is told of every version this store, and its clones, append to the
+    /// feed log from now on, for as long as it lives (the store holds it
+    /// weakly).
+    pub fn set_feed_observer(&self, observer: Option<std::sync::Weak<dyn FeedObserver>>) {
+        self.observer.set(observer);
+    }
+
     pub(crate) fn writer_turn(&self) -> Result<std::sync::MutexGuard<'_, ()>, StoreError> {
         self.writer.lock().map_err(|_| StoreError::WriterPanicked {
             catalogue: self.catalogue.as_str().to_owned(),

@@ -78,14 +78,19 @@ impl NodeStore {
             what: what(),
             cause,
         };
-        let mut tx = self.store.start_transaction().map_err(failed)?;
-        let stored = self.put_all_in(&mut tx, items).map_err(|e| match e {
-            Step::Storage(cause) => failed(cause),
-            Step::Store(e) => e,
-        })?;
-        extra(&mut tx, stored).map_err(failed)?;
-        tx.commit().map_err(failed)?;
-        Ok(stored)
+        self.observer.discarded();
+        let written = (|| {
+            let mut tx = self.store.start_transaction().map_err(failed)?;
+            let stored = self.put_all_in(&mut tx, items).map_err(|e| match e {
+                Step::Storage(cause) => failed(cause),
+                Step::Store(e) => e,
+            })?;
+            extra(&mut tx, stored).map_err(failed)?;
+            tx.commit().map_err(failed)?;
+            Ok(stored)
+        })();
+        self.observer.ended(written.is_ok());
+        written
     }
 
     /// The versions of `items` newer than the stored ones, written in `tx`
@@ -118,6 +123,7 @@ impl NodeStore {
             }
             tx.extend(&quads);
             self.append_member(tx, signed, meta, position, &mut cut)?;
+            self.observer.staged(position, signed, meta);
             position += 1;
         }
         self.set_member_count(tx, position, page_size)?;
