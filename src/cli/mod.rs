@@ -577,6 +577,14 @@ fn cmd_harvest(dir: &Path, peer: Option<&str>, out: &mut impl Write) -> anyhow::
             None => bail!("{}/peers.toml lists no peer to harvest", dir.display()),
         }
     }
+    // Opened first, the index is handed what the round stores as it is
+    // stored, rather than reading it back from the feed log after.
+    if let Err(e) = node.search_index() {
+        writeln!(
+            out,
+            "search index not open (it catches up when next opened): {e}"
+        )?;
+    }
     let progress = crate::harvest::progress_for_terminal();
     let reports = tokio::runtime::Runtime::new()?.block_on(harvester.round(peer, progress));
     print_harvest_summary(&reports, out)?;
