@@ -134,6 +134,8 @@ recent-changes = Latest changes
 record = Record
 version = Version
 
+record-languages = Read this record in:
+language-shown = shown
 indicators-title = Indicators
 indicators-heading = Yearly indicators of { $centre }
 indicators-intro = The roadmap's indicators for this centre, computed from the records this node holds now. Each chart has its table beside it and a CSV download.

@@ -133,6 +133,8 @@ recent-changes = Últimos cambios
 record = Ficha
 version = Versión
 
+record-languages = Leer esta ficha en:
+language-shown = mostrada
 indicators-title = Indicadores
 indicators-heading = Indicadores anuales de { $centre }
 indicators-intro = Los indicadores de la hoja de ruta para este centro, calculados a partir de las fichas que este nodo guarda ahora. Cada gráfico tiene su tabla al lado y una descarga en CSV.

@@ -133,6 +133,8 @@ recent-changes = Derniers changements
 record = Fiche
 version = Version
 
+record-languages = Lire cette fiche en :
+language-shown = affichée
 indicators-title = Indicateurs
 indicators-heading = Indicateurs annuels de { $centre }
 indicators-intro = Les indicateurs de la feuille de route pour ce centre, calculés à partir des fiches que ce nœud détient maintenant. Chaque graphique a son tableau à côté et un téléchargement CSV.

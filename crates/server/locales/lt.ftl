@@ -134,6 +134,8 @@ recent-changes = Naujausi pakeitimai
 record = Įrašas
 version = Versija
 
+record-languages = Skaityti šį įrašą:
+language-shown = rodoma
 indicators-title = Rodikliai
 indicators-heading = Metiniai rodikliai: { $centre }
 indicators-intro = Veiksmų plano rodikliai šiam centrui, apskaičiuoti iš įrašų, kuriuos šis mazgas turi dabar. Prie kiekvienos diagramos yra jos lentelė ir CSV atsisiuntimas.

@@ -134,6 +134,8 @@ recent-changes = Jaunākās izmaiņas
 record = Ieraksts
 version = Versija
 
+record-languages = Lasīt šo ierakstu:
+language-shown = parādīta
 indicators-title = Rādītāji
 indicators-heading = Ikgadējie rādītāji: { $centre }
 indicators-intro = Ceļveža rādītāji šim centram, aprēķināti no ierakstiem, kas šim mezglam ir tagad. Katram grafikam blakus ir tā tabula un CSV lejupielāde.

@@ -133,6 +133,8 @@ recent-changes = Senaste ändringar
 record = Post
 version = Version
 
+record-languages = Läs posten på:
+language-shown = visas
 indicators-title = Indikatorer
 indicators-heading = Årliga indikatorer för { $centre }
 indicators-intro = Färdplanens indikatorer för detta centrum, beräknade ur de poster som den här noden har nu. Varje diagram har sin tabell bredvid sig och en CSV-nedladdning.
