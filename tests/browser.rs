@@ -80,6 +80,25 @@ async fn an_example_query_runs_in_yasgui_and_shows_a_table() {
     assert_eq!(elsewhere, json!([]), "requests to other hosts");
     // The whole page, YASGUI's widgets and results included.
     browser.assert_accessible("query (YASGUI)").await;
+
+    // In French: the heading, the examples and the names given to YASGUI's
+    // fields; still accessible.
+    browser.open(&format!("{}/query?lang=fr", node.url)).await;
+    browser.wait_for("#yasgui .yasqe .CodeMirror").await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('main h1').textContent;")
+            .await,
+        json!("Requête SPARQL")
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#yasgui .CodeMirror textarea').getAttribute('aria-label');")
+            .await,
+        json!("Requête SPARQL")
+    );
+    browser.screenshot("query-fr").await;
+    browser.assert_accessible("query in French").await;
     browser.close().await;
 }
 
@@ -212,6 +231,32 @@ async fn the_indicators_page_shows_charts_and_downloads_csv() {
     assert!(csv.starts_with("key,label,count"), "{csv}");
     assert!(csv.contains("Tool,Tool,"), "{csv}");
     browser.assert_accessible("indicators").await;
+
+    // In French: the heading and the figures' titles, from the catalogues.
+    browser.open(&format!("{url}/indicators?lang=fr")).await;
+    let heading = browser
+        .eval("return document.querySelector('main h1').textContent;")
+        .await;
+    assert!(
+        heading
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Indicateurs annuels de"),
+        "{heading}"
+    );
+    assert_eq!(
+        browser.eval("return document.documentElement.lang;").await,
+        json!("fr")
+    );
+    let title = browser
+        .eval("return document.getElementById('own-by-type-title').textContent;")
+        .await;
+    assert_eq!(
+        title,
+        json!("Fiches produites par ce centre, par type de fiche")
+    );
+    browser.screenshot("indicators-fr").await;
+    browser.assert_accessible("indicators in French").await;
     browser.close().await;
 }
 

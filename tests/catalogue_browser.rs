@@ -176,6 +176,27 @@ async fn a_harvested_record_and_the_node_pages() {
     browser.screenshot("record").await;
     browser.assert_accessible("record").await;
 
+    // The same page in the record's other language, from its link.
+    let english_title = text(&browser, "h1").await;
+    let href = follow(&browser, "nav.record-langs", "Latviešu").await;
+    assert!(href.ends_with("lang=lv"), "{href}");
+    assert_eq!(
+        browser.eval("return document.documentElement.lang;").await,
+        json!("lv")
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('main h1').lang;")
+            .await,
+        json!("lv")
+    );
+    assert_ne!(text(&browser, "h1").await, english_title);
+    assert_eq!(
+        text(&browser, "nav.record-langs a[aria-current=page]").await,
+        "Latviešu"
+    );
+    browser.assert_accessible("record in Latvian").await;
+
     // The hostile record's own page: its title as text, no script ran.
     let iri = format!("{lv}/records/hostile");
     let url = reqwest::Url::parse_with_params(&format!("{fr}/catalogue/record"), [("iri", &iri)])

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::http::header;
 use serde_json::Value;
 
 fn publish_samples(folder: &'static str, count: usize) -> impl Fn(&ccis::node::Node) {
@@ -128,18 +129,8 @@ async fn each_figure_downloads_as_csv_and_draws_as_svg() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/csv")
-    );
-    assert!(
-        r.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .contains("attachment")
-    );
+    assert!(header(&r, "content-type").starts_with("text/csv"));
+    assert!(header(&r, "content-disposition").contains("attachment"));
     let text = r.text().await.unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("key,label,count"));
@@ -157,7 +148,7 @@ async fn each_figure_downloads_as_csv_and_draws_as_svg() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert_eq!(header(&r, "content-type"), "image/svg+xml");
     let svg = r.text().await.unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<rect"), "{svg}");
     assert!(
@@ -167,12 +158,8 @@ async fn each_figure_downloads_as_csv_and_draws_as_svg() {
 
     let r = reqwest::get(format!("{url}/indicators")).await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(header(&r, "content-type").starts_with("text/html"));
+    assert_eq!(header(&r, "content-language"), "en");
     let html = r.text().await.unwrap();
     assert!(
         html.contains(r#"<img src="/indicators/own-by-stage.svg""#),
@@ -180,6 +167,62 @@ async fn each_figure_downloads_as_csv_and_draws_as_svg() {
     );
     assert!(html.contains(r#"href="/indicators/own-by-stage.csv""#));
     assert!(html.contains("<table>") && html.contains("How it is counted"));
+    // The shared layout: navigation with this page current, language switch.
+    assert!(
+        html.contains(r#"<a href="/indicators?lang=en" aria-current="page">"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"hreflang="fr""#), "{html}");
+
+    // French by `?lang=`, Spanish by `Accept-Language`: headings, figures'
+    // titles and row labels of the vocabulary in that language.
+    let r = reqwest::get(format!("{url}/indicators?lang=fr"))
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "content-language"), "fr");
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"<html lang="fr">"#), "{html}");
+    assert!(html.contains("Indicateurs annuels de"), "{html}");
+    assert!(
+        html.contains("Fiches produites par ce centre, par étape du cycle de vie"),
+        "{html}"
+    );
+    assert!(html.contains("Mode de calcul :"), "{html}");
+    assert!(!html.contains("How it is counted"), "{html}");
+    let r = reqwest::Client::new()
+        .get(format!("{url}/indicators"))
+        .header("accept-language", "es-ES,es;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "content-language"), "es");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Indicadores anuales de"), "{html}");
+    // The JSON keeps its English titles whatever the language asked for.
+    let figure = |json: &Value| {
+        json["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "own-by-stage")
+            .unwrap()
+            .clone()
+    };
+    let r = reqwest::Client::new()
+        .get(format!("{url}/api/indicators?lang=fr"))
+        .header("accept-language", "fr")
+        .send()
+        .await
+        .unwrap();
+    let french: Value = r.json().await.unwrap();
+    for json in [&json, &french] {
+        let f = figure(json);
+        assert_eq!(
+            f["title"],
+            "Records produced by this centre, by life-cycle stage"
+        );
+        assert!(f["counted"].as_str().unwrap().starts_with("This centre's"));
+    }
 
     // A withdrawn record counts nowhere, at once (figures computed a moment
     // ago are not reused once the store changed).

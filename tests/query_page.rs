@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::http::header;
+
 fn encode(query: &str) -> String {
     form_urlencoded_pair("query", query)
 }
@@ -38,7 +40,7 @@ async fn node() -> common::ServedNode {
 async fn get(url: &str) -> (u16, String, String) {
     let r = reqwest::get(url).await.unwrap();
     let status = r.status().as_u16();
-    let media = r.headers()["content-type"].to_str().unwrap().to_owned();
+    let media = header(&r, "content-type");
     (status, media, r.text().await.unwrap())
 }
 
@@ -102,6 +104,69 @@ async fn a_syntax_error_is_shown_with_its_position() {
     );
     // The query stays in the form, to be corrected.
     assert!(html.contains("SELECT ?s\nWHERE"), "{html}");
+
+    // In French: the error's title and position, the form keeps the language.
+    let (status, _, html) = get(&format!("{}/query?{}&lang=fr", n.url, encode(query))).await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("La requête contient une erreur de syntaxe"),
+        "{html}"
+    );
+    assert!(html.contains("Ligne 2, colonne"), "{html}");
+    assert!(
+        html.contains(r#"<input type="hidden" name="lang" value="fr">"#),
+        "{html}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_speaks_the_language_asked_for() {
+    let n = node().await;
+    let r = reqwest::get(format!("{}/query?lang=fr", n.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-language"), "fr");
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"<html lang="fr">"#), "{html}");
+    assert!(html.contains("<h1>Requête SPARQL</h1>"), "{html}");
+    assert!(html.contains("Exemples de requêtes"), "{html}");
+    assert!(html.contains("Outils par pays et par thème"), "{html}");
+    assert!(html.contains("Lancer la requête"), "{html}");
+    // The shared layout: this page current in the navigation, the switch
+    // keeps the page.
+    assert!(
+        html.contains(r#"<a href="/query?lang=fr" aria-current="page">"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"href="/query?lang=sv" hreflang="sv""#),
+        "{html}"
+    );
+
+    let r = reqwest::Client::new()
+        .get(format!("{}/query", n.url))
+        .header("accept-language", "sv-SE, en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "content-language"), "sv");
+    assert!(r.text().await.unwrap().contains("<h1>SPARQL-fråga</h1>"));
+
+    // Results in Lithuanian: the count with its plural form.
+    let query = "SELECT ?r WHERE { GRAPH ?r { ?r a <https://w3id.org/ccis/ns#SupportProgramme> } }";
+    let (status, _, html) = get(&format!("{}/query?{}&lang=lt", n.url, encode(query))).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("<h2 id=\"results-title\">Rezultatai</h2>"),
+        "{html}"
+    );
+    assert!(
+        [" rezultatas.", " rezultatai.", " rezultatų."]
+            .iter()
+            .any(|c| html.contains(c)),
+        "{html}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -135,18 +200,8 @@ async fn yasgui_and_its_licence_are_served_by_the_node() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/javascript")
-    );
-    assert!(
-        r.headers()["cache-control"]
-            .to_str()
-            .unwrap()
-            .contains("max-age=31536000")
-    );
+    assert!(header(&r, "content-type").starts_with("text/javascript"));
+    assert!(header(&r, "cache-control").contains("max-age=31536000"));
     let licence = reqwest::get(format!("{}/assets/yasgui/LICENSE", n.url))
         .await
         .unwrap()
@@ -159,13 +214,20 @@ async fn yasgui_and_its_licence_are_served_by_the_node() {
         .unwrap();
     assert_eq!(r.status(), 404);
     // The page lets scripts and requests reach this node only.
-    let r = reqwest::get(format!("{}/query", n.url)).await.unwrap();
-    let csp = r.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let r = reqwest::get(format!("{}/query?lang=lv", n.url))
+        .await
+        .unwrap();
+    let csp = header(&r, "content-security-policy");
     assert!(
         csp.contains("connect-src 'self'") && csp.contains("script-src 'self'"),
         "{csp}"
     );
+    // The one stylesheet of the catalogue; the old pages.css is gone.
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"href="/style.css""#), "{html}");
+    assert!(!html.contains("pages.css"), "{html}");
+    let r = reqwest::get(format!("{}/assets/pages.css", n.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 }

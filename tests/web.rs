@@ -119,6 +119,48 @@ async fn a_harvested_record_has_a_local_page_with_badge_and_partners() {
         "the badge names the key {fingerprint}"
     );
     assert!(body.contains("lv (lv)"), "and the centre");
+    // Links to this page in each language the record has (English and
+    // Latvian, not French), each named in its language; English is shown.
+    let langs = body
+        .split("class=\"record-langs\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no language links: {body}"))
+        .split("</nav>")
+        .next()
+        .unwrap();
+    assert!(
+        langs.contains(r#"hreflang="en" lang="en" aria-current="page">English</a>"#),
+        "{langs}"
+    );
+    assert!(!langs.contains("hreflang=\"fr\""), "{langs}");
+    let link = langs
+        .split("<a ")
+        .find(|a| a.contains(r#"hreflang="lv" lang="lv">Latviešu</a>"#))
+        .unwrap_or_else(|| panic!("no Latvian link: {langs}"));
+    let href = link
+        .split("href=\"")
+        .nth(1)
+        .and_then(|h| h.split('"').next())
+        .unwrap()
+        .replace("&#38;", "&");
+    assert!(
+        href.starts_with("/catalogue/record?iri=") && href.ends_with("&lang=lv"),
+        "{href}"
+    );
+    let latvian = page(&format!("{fr}{href}")).await;
+    assert!(latvian.contains(r#"<html lang="lv">"#), "{latvian}");
+    assert!(
+        latvian.contains(r#"<h1 lang="lv">Ceļvedis sociālajiem uzņēmumiem</h1>"#),
+        "the title in Latvian: {latvian}"
+    );
+    assert!(
+        latvian.contains(r#"hreflang="lv" lang="lv" aria-current="page">Latviešu</a>"#),
+        "{latvian}"
+    );
+    assert!(
+        latvian.contains(r#"hreflang="en" lang="en">English</a>"#),
+        "{latvian}"
+    );
     let similar = body.split("id=\"similar\"").nth(1).unwrap();
     assert!(
         similar.contains("href=\"/records/"),

@@ -38,16 +38,26 @@ pub struct Row {
     pub label: String,
     /// Records in it.
     pub count: u64,
+    /// The IRI of the vocabulary concept or class it counts, if it is one
+    /// (for labels in other languages; not part of the JSON).
+    #[serde(skip)]
+    pub concept: Option<String>,
 }
 
-/// One indicator: rows of counts with a title and how they are counted.
+/// One indicator: rows of counts under a stable name.
+///
+/// This crate only names the figure (one of [`FIGURES`]); its title and how
+/// it is counted, for people, are interface strings the server looks up by
+/// that name in its message catalogues and sets in `title` and `counted`
+/// (in English, for the JSON) before serving.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figure {
-    /// Short name, used in URLs (`/indicators/{name}.csv`).
+    /// Short name, used in URLs (`/indicators/{name}.csv`) and as the id of
+    /// its strings in the server's catalogues.
     pub name: String,
-    /// Title, for people.
+    /// Title, for people (empty until the server sets it).
     pub title: String,
-    /// How the rows are counted.
+    /// How the rows are counted (empty until the server sets it).
     pub counted: String,
     /// Distinct records counted (a record in two rows counts once here).
     pub total: u64,
@@ -171,66 +181,26 @@ pub const FIGURES: &[&str] = &[
     "use-by-need",
 ];
 
-/// Title and how it is counted, per figure name.
-fn describe(name: &str) -> (&'static str, &'static str) {
-    match name {
-        "own-by-type" => (
-            "Records produced by this centre, by record type",
-            "Current records whose IRI is under this node's base URL (published here), by their ccis class.",
-        ),
-        "own-by-tool-type" => (
-            "Tools produced by this centre, by tool type",
-            "This centre's current records by ccis:toolType; records without one are not counted.",
-        ),
-        "own-by-theme" => (
-            "Records produced by this centre, by theme",
-            "This centre's current records by dct:subject; a record with two themes counts in both rows.",
-        ),
-        "own-by-stage" => (
-            "Records produced by this centre, by life-cycle stage",
-            "This centre's current records by ccis:stage; a record with two stages counts in both rows.",
-        ),
-        "own-by-year" => (
-            "Records produced by this centre, by year",
-            "Year of dct:issued, else dct:created, else dct:modified (the date of the version held).",
-        ),
-        "shared-by-peer" => (
-            "Own records shared transnationally, by peer",
-            "Each peer of another country is asked (SPARQL, a few seconds at most) which current records of this node its catalogue holds; rows count the records each one holds, the total counts distinct records held by at least one. A peer that does not answer counts nothing: the figure is a lower bound.",
-        ),
-        "others-by-country" => (
-            "Records of other centres available here, by country",
-            "Current records harvested here whose origin node is another centre, by the country that centre has in peers.toml.",
-        ),
-        "others-by-year" => (
-            "Records of other centres available here, by year",
-            "Year of dct:issued, else dct:created, else dct:modified.",
-        ),
-        "use-by-sector" => (
-            "Records available here by sector (theme)",
-            "Every current record held here (own and harvested) by dct:subject: what the records say they serve. This node does not track downloads or visits.",
-        ),
-        "use-by-need" => (
-            "Records available here by need (life-cycle stage)",
-            "Every current record held here by ccis:stage: emergence, consolidation, scaling.",
-        ),
-        _ => ("", ""),
-    }
-}
+/// Counts by key: the row's label, the concept it stands for, its count.
+type Counts = BTreeMap<String, (String, Option<String>, u64)>;
 
-fn figure(name: &str, counts: BTreeMap<String, (String, u64)>, total: u64) -> Figure {
-    let (title, counted) = describe(name);
+fn figure(name: &str, counts: Counts, total: u64) -> Figure {
     let mut rows: Vec<Row> = counts
         .into_iter()
-        .map(|(key, (label, count))| Row { key, label, count })
+        .map(|(key, (label, concept, count))| Row {
+            key,
+            label,
+            count,
+            concept,
+        })
         .collect();
     if !name.ends_with("-by-year") {
         rows.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
     }
     Figure {
         name: name.to_owned(),
-        title: title.to_owned(),
-        counted: counted.to_owned(),
+        title: String::new(),
+        counted: String::new(),
         total,
         rows,
     }
@@ -238,13 +208,13 @@ fn figure(name: &str, counts: BTreeMap<String, (String, u64)>, total: u64) -> Fi
 
 /// Counts records by the keys `keys` gives each (label = key).
 fn by_key(name: &str, records: &[&Facts], keys: impl Fn(&Facts) -> Vec<String>) -> Figure {
-    let mut counts: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    let mut counts = Counts::new();
     let mut total = 0;
     for f in records {
         let keys: BTreeSet<String> = keys(f).into_iter().collect();
         total += u64::from(!keys.is_empty());
         for k in keys {
-            counts.entry(k.clone()).or_insert((k, 0)).1 += 1;
+            counts.entry(k.clone()).or_insert((k, None, 0)).2 += 1;
         }
     }
     figure(name, counts, total)
@@ -252,7 +222,7 @@ fn by_key(name: &str, records: &[&Facts], keys: impl Fn(&Facts) -> Vec<String>) 
 
 /// Counts records by the concepts of one property, labelled from the vocabulary.
 fn by_value(name: &str, records: &[&Facts], property: &str, labels: &Labels) -> Figure {
-    let mut counts: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    let mut counts = Counts::new();
     let mut total = 0;
     for f in records {
         let values: BTreeSet<&String> = f.values.get(property).into_iter().flatten().collect();
@@ -263,7 +233,7 @@ fn by_value(name: &str, records: &[&Facts], property: &str, labels: &Labels) -> 
         total += u64::from(!values.is_empty());
         for v in values {
             let (key, label) = labels.of(v);
-            counts.entry(key).or_insert((label, 0)).1 += 1;
+            counts.entry(key).or_insert((label, Some(v.clone()), 0)).2 += 1;
         }
     }
     figure(name, counts, total)
@@ -285,7 +255,7 @@ fn shared(centre: &Centre<'_>, own: &[&Facts], held: &[PeerHolding]) -> Figure {
         .filter_map(|f| f.values.get("iri").and_then(|v| v.first()))
         .map(String::as_str)
         .collect();
-    let mut counts: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    let mut counts = Counts::new();
     let mut distinct: BTreeSet<&str> = BTreeSet::new();
     for h in held
         .iter()
@@ -298,7 +268,7 @@ fn shared(centre: &Centre<'_>, own: &[&Facts], held: &[PeerHolding]) -> Figure {
             .filter(|r| own_iris.contains(r))
             .collect();
         let label = format!("{} ({})", h.peer, h.country.to_uppercase());
-        counts.insert(h.peer.clone(), (label, mine.len() as u64));
+        counts.insert(h.peer.clone(), (label, None, mine.len() as u64));
         distinct.extend(mine);
     }
     figure("shared-by-peer", counts, distinct.len() as u64)

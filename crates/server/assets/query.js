@@ -23,17 +23,19 @@
   // Accessibility fixes to YASGUI's widgets (axe-core, WCAG 2.1 AA), applied
   // again whenever it redraws: names for its fields, its "new tab" button out
   // of the tab list (a tablist holds tabs only), the editor's scroll area
-  // reachable by keyboard. Colours are fixed in pages.css.
+  // reachable by keyboard. The names are the page's, in its language (the
+  // holder's data-label-* attributes). Colours are fixed in style.css.
   function name(selector, label) {
     holder.querySelectorAll(selector).forEach(function (el) {
       if (!el.hasAttribute("aria-label")) el.setAttribute("aria-label", label);
     });
   }
+  var labels = holder.dataset;
   function fix() {
-    name("input.autocomplete", "SPARQL endpoint");
-    name("select.tableSizer", "Rows per page");
-    name("input.tableFilter", "Filter the results");
-    name(".CodeMirror textarea", "SPARQL query");
+    name("input.autocomplete", labels.labelEndpoint || "SPARQL endpoint");
+    name("select.tableSizer", labels.labelRows || "Rows per page");
+    name("input.tableFilter", labels.labelFilter || "Filter the results");
+    name(".CodeMirror textarea", labels.labelQuery || "SPARQL query");
     holder.querySelectorAll(".tabsList .addTab").forEach(function (button) {
       var list = button.closest(".tabsList");
       var wrapper = button.parentNode === list ? button : button.parentNode;

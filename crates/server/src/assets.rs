@@ -1,6 +1,6 @@
-//! `/assets/…`: the static files of the indicators and query pages, built
-//! into the binary (no request to any other host): YASGUI with its licence,
-//! the query page's script and the pages' stylesheet.
+//! `/assets/…`: the static files of the query page, built into the binary
+//! (no request to any other host): YASGUI with its licence and the page's
+//! script. The pages' one stylesheet is `/style.css`.
 
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -37,12 +37,6 @@ const FILES: &[(&str, &str, &str, &[u8])] = &[
         HOUR,
         include_bytes!("../assets/query.js"),
     ),
-    (
-        "pages.css",
-        "text/css; charset=utf-8",
-        HOUR,
-        include_bytes!("../assets/pages.css"),
-    ),
 ];
 
 /// The paths this module serves, each its own route (so that other
@@ -52,7 +46,6 @@ pub const ROUTES: &[&str] = &[
     "/assets/yasgui/yasgui.min.css",
     "/assets/yasgui/LICENSE",
     "/assets/query.js",
-    "/assets/pages.css",
 ];
 
 /// A route for each of [`ROUTES`].

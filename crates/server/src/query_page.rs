@@ -3,14 +3,20 @@
 //! without it, a plain form runs the query through the same path as
 //! `/sparql` (its limits, its worker pool) and the results come back as an
 //! HTML table, with download links and readable errors.
+//!
+//! The page uses the shared layout of the web catalogue; its strings, the
+//! examples' titles and descriptions included, come from the Fluent
+//! catalogues (`example-{name}`, `example-{name}-about`).
 
 use crate::AppState;
 use crate::eval::Answer;
 use crate::problem::Problem;
 use crate::sparql;
+use crate::web::Chrome;
+use crate::web::i18n::Tr;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -85,7 +91,7 @@ enum Outcome {
         /// "12 results", and whether only the first rows are shown.
         summary: String,
     },
-    Boolean(&'static str),
+    Boolean(String),
     Graph(String),
 }
 
@@ -105,6 +111,8 @@ struct Failure {
 #[derive(Template)]
 #[template(path = "query.html")]
 struct Page<'a> {
+    /// Header, navigation, language switch.
+    page: Chrome,
     query: &'a str,
     examples: Vec<Example>,
     outcome: Option<Outcome>,
@@ -114,46 +122,51 @@ struct Page<'a> {
 }
 
 /// `GET /query`: the page, with the results of `?query=` when given
-/// (`&format=csv|json|tsv|xml` redirects to `/sparql` with that format).
+/// (`&format=csv|json|tsv|xml` redirects to `/sparql` with that format), in
+/// the language of `?lang=`, else of `Accept-Language`.
 pub async fn page(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Response {
     let query = params.get("query").map(String::as_str).unwrap_or("");
     let format = params.get("format").map(String::as_str).unwrap_or("html");
     if !query.trim().is_empty() && format != "html" {
         return Redirect::to(&sparql_link(query, format)).into_response();
     }
+    let lang = crate::web::language(&uri, &headers);
+    let tr = Tr::new(lang);
     let (outcome, failure, status) = if query.trim().is_empty() {
         (None, None, StatusCode::OK)
     } else {
         let accept = "application/sparql-results+json, text/turtle;q=0.9";
         match sparql::answer(&state, query.to_owned(), Some(accept.into())).await {
-            Ok(answer) => (Some(outcome_of(&answer)), None, StatusCode::OK),
-            Err(problem) => (None, Some(failure_of(&problem, query)), problem.status()),
+            Ok(answer) => (Some(outcome_of(&answer, &tr)), None, StatusCode::OK),
+            Err(problem) => (
+                None,
+                Some(failure_of(&problem, query, &tr)),
+                problem.status(),
+            ),
         }
     };
     let page = Page {
+        page: Chrome::new(&state, lang, &uri, "/query", tr.t("query-title")),
         query,
-        examples: examples(),
+        examples: examples(&tr),
         outcome,
         failure,
         csv_link: sparql_link(query, "csv"),
         json_link: sparql_link(query, "json"),
     };
-    match page.render() {
-        Ok(html) => (
-            status,
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CONTENT_SECURITY_POLICY, CSP),
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            html,
-        )
-            .into_response(),
-        Err(e) => Problem::internal(e).into_response(),
-    }
+    let mut response = crate::web::page(status, lang, page.render());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// `/sparql?query=…&format=…`.
@@ -165,43 +178,27 @@ fn sparql_link(query: &str, format: &str) -> String {
     format!("/sparql?{encoded}")
 }
 
-/// The examples, titled from their file name, described by their first comment sentence.
-fn examples() -> Vec<Example> {
+/// The examples, titled and described from the catalogues by name.
+fn examples(tr: &Tr) -> Vec<Example> {
     EXAMPLES
         .iter()
-        .map(|(name, text)| {
-            let comment: Vec<&str> = text
-                .lines()
-                .take_while(|l| l.starts_with('#'))
-                .map(|l| l.trim_start_matches('#').trim())
-                .collect();
-            let comment = comment.join(" ");
-            let about = match comment.find(". ") {
-                Some(end) => comment[..=end].to_owned(),
-                None => comment,
-            };
-            let mut title = name.replace('-', " ");
-            if let Some(first) = title.get(..1) {
-                title = first.to_uppercase() + &title[1..];
-            }
-            Example {
-                name: (*name).to_owned(),
-                title,
-                about,
-                text,
-            }
+        .map(|(name, text)| Example {
+            name: (*name).to_owned(),
+            title: tr.t(&format!("example-{name}")),
+            about: tr.t(&format!("example-{name}-about")),
+            text,
         })
         .collect()
 }
 
 /// Results as a table (SELECT), a yes/no (ASK) or Turtle text (CONSTRUCT, DESCRIBE).
-fn outcome_of(answer: &Answer) -> Outcome {
+fn outcome_of(answer: &Answer, tr: &Tr) -> Outcome {
     if !answer.media_type.contains("json") {
         return Outcome::Graph(String::from_utf8_lossy(&answer.body).into_owned());
     }
     let json: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
     if let Some(b) = json.get("boolean").and_then(Value::as_bool) {
-        return Outcome::Boolean(if b { "yes" } else { "no" });
+        return Outcome::Boolean(tr.t(if b { "yes" } else { "no" }));
     }
     let vars: Vec<String> = json
         .pointer("/head/vars")
@@ -223,11 +220,10 @@ fn outcome_of(answer: &Answer) -> Outcome {
         .map(|b| vars.iter().map(|v| cell(b.get(v))).collect())
         .collect();
     let total = bindings.len();
-    let mut summary = format!("{total} result{}", if total == 1 { "" } else { "s" });
+    let mut summary = tr.num("query-count", "count", total as u64);
     if total > MAX_ROWS {
-        summary.push_str(&format!(
-            "; the first {MAX_ROWS} are shown, the downloads have them all"
-        ));
+        summary.push_str("; ");
+        summary.push_str(&tr.num("query-first-rows", "shown", MAX_ROWS as u64));
     }
     Outcome::Table {
         vars,
@@ -250,20 +246,31 @@ fn cell(term: Option<&Value>) -> Cell {
     Cell { text, href, note }
 }
 
-/// A problem as the page shows it: title, message, and for a syntax error
-/// its position with the line of the query it points at.
-fn failure_of(problem: &Problem, query: &str) -> Failure {
+/// A problem as the page shows it: title (from the catalogues by the
+/// problem's kind, else its own), message, and for a syntax error its
+/// position with the line of the query it points at.
+fn failure_of(problem: &Problem, query: &str, tr: &Tr) -> Failure {
     let detail = problem.detail().to_owned();
     let position = position_in(&detail);
     let line = position.and_then(|(line, _)| query.lines().nth(line.checked_sub(1)?));
-    let title = match position {
-        Some(_) => "The query has a syntax error",
-        None => problem.title(),
+    let kind = match position {
+        Some(_) => "query-problem-syntax".to_owned(),
+        None => format!("query-problem-{}", problem.kind()),
+    };
+    let title = if tr.has(&kind) {
+        tr.t(&kind)
+    } else {
+        problem.title().to_owned()
     };
     Failure {
-        title: title.to_owned(),
+        title,
         detail,
-        at: position.map(|(line, column)| format!("line {line}, column {column}")),
+        at: position.map(|(line, column)| {
+            tr.nums(
+                "query-error-at",
+                &[("line", line as u64), ("column", column as u64)],
+            )
+        }),
         line: line.map(str::to_owned),
         caret: position.map(|(_, column)| " ".repeat(column.saturating_sub(1)) + "^"),
     }
@@ -289,15 +296,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_example_has_a_title_and_a_sentence() {
-        for e in examples() {
-            assert!(
-                !e.title.is_empty() && e.about.ends_with('.'),
-                "{}: {}",
-                e.name,
-                e.about
-            );
-            assert!(e.text.contains("SELECT") || e.text.contains("ASK"));
+    fn every_example_has_a_title_and_a_sentence_in_every_language() {
+        for lang in crate::web::i18n::LANGUAGES {
+            for e in examples(&Tr::new(lang)) {
+                assert!(
+                    !e.title.starts_with("example-") && e.about.ends_with('.'),
+                    "{lang}: {}: {}",
+                    e.name,
+                    e.about
+                );
+                assert!(e.text.contains("SELECT") || e.text.contains("ASK"));
+            }
         }
     }
 

@@ -121,6 +121,7 @@ mod tests {
                     key: (*l).into(),
                     label: (*l).into(),
                     count: *c,
+                    concept: None,
                 })
                 .collect(),
         }

@@ -3,15 +3,21 @@
 //! with its table and CSV; the same figures as JSON at `/api/indicators`.
 //!
 //! The figures are computed by [`ccis_node::indicators`]; this module only
-//! asks the peers, renders and serves them.
+//! asks the peers, names them for people and serves them. The page uses the
+//! shared layout of the web catalogue; its strings, the figures' titles and
+//! how each is counted included, are looked up in the Fluent catalogues by
+//! the figure's name (`indicator-{name}`, `indicator-{name}-counted`). The
+//! JSON and CSV keep the English ones.
 
 pub mod charts;
 
 use crate::AppState;
 use crate::problem::Problem;
+use crate::web::i18n::Tr;
+use crate::web::{Chrome, labels::Labels};
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use ccis_node::indicators::{Centre, Figure, Indicators, ask_peers};
 use std::collections::HashMap;
@@ -68,14 +74,71 @@ async fn figures(state: &AppState, ask: bool) -> Result<Arc<Indicators>, Problem
     Ok(figures)
 }
 
+/// One figure as the page shows it, in the interface language.
+struct FigureView<'a> {
+    /// The figure.
+    figure: &'a Figure,
+    /// Its title.
+    title: String,
+    /// How it is counted.
+    counted: String,
+    /// The text alternative of its chart.
+    alt: String,
+    /// The link text of its CSV.
+    csv: String,
+    /// Its rows: label in the interface language, count.
+    rows: Vec<(String, u64)>,
+}
+
 /// The indicators page.
 #[derive(Template)]
 #[template(path = "indicators.html")]
 struct Page<'a> {
-    /// The figures.
-    ind: &'a Indicators,
+    /// Header, navigation, language switch.
+    page: Chrome,
+    /// "Yearly indicators of …".
+    heading: String,
+    /// The figures, named for people.
+    figures: Vec<FigureView<'a>>,
     /// Peers asked that did not answer.
-    not_reached: Vec<&'a str>,
+    not_reached: String,
+}
+
+/// The English title and how it is counted of every figure, from the
+/// catalogues (what the JSON and CSV give).
+fn name_in_english(ind: &mut Indicators) {
+    let en = Tr::new("en");
+    for f in &mut ind.figures {
+        f.title = en.t(&format!("indicator-{}", f.name));
+        f.counted = en.t(&format!("indicator-{}-counted", f.name));
+    }
+}
+
+/// A figure named for people in the language of `tr`; rows that count a
+/// vocabulary concept or class take its label in that language.
+fn figure_view<'a>(figure: &'a Figure, tr: &Tr, labels: &Labels) -> FigureView<'a> {
+    let title = tr.t(&format!("indicator-{}", figure.name));
+    let rows = figure
+        .rows
+        .iter()
+        .map(|r| {
+            let label = match &r.concept {
+                Some(iri) => labels
+                    .get(iri, tr.lang)
+                    .map_or_else(|| r.label.clone(), str::to_owned),
+                None => r.label.clone(),
+            };
+            (label, r.count)
+        })
+        .collect();
+    FigureView {
+        figure,
+        counted: tr.t(&format!("indicator-{}-counted", figure.name)),
+        alt: tr.arg("indicators-chart-alt", "title", &title),
+        csv: tr.arg("indicators-csv", "title", &title),
+        title,
+        rows,
+    }
 }
 
 /// Computes the indicators, asking the peers first when `ask` is set.
@@ -103,36 +166,52 @@ async fn compute(state: &AppState, ask: bool) -> Result<Indicators, Problem> {
     .await
     .map_err(Problem::internal)?
     .map_err(Problem::internal)
+    .map(|mut ind| {
+        name_in_english(&mut ind);
+        ind
+    })
 }
 
-/// `GET /indicators`: the page.
-pub async fn page(State(state): State<AppState>) -> Response {
+/// `GET /indicators`: the page, in the language of `?lang=`, else of
+/// `Accept-Language`.
+pub async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     let ind = match figures(&state, true).await {
         Ok(ind) => ind,
         Err(p) => return p.into_response(),
     };
-    let not_reached = ind
+    let labels = match crate::web::labels(&state).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let lang = crate::web::language(&uri, &headers);
+    let tr = Tr::new(lang);
+    let not_reached: Vec<&str> = ind
         .peers_asked
         .iter()
         .filter(|h| h.held.is_none())
         .map(|h| h.peer.as_str())
         .collect();
-    match (Page {
-        ind: &ind,
+    let not_reached = if not_reached.is_empty() {
+        String::new()
+    } else {
+        tr.arg("indicators-not-reached", "peers", &not_reached.join(", "))
+    };
+    let centre = format!("{} ({})", state.config.name, state.config.country);
+    let view = Page {
+        page: Chrome::new(&state, lang, &uri, "/indicators", tr.t("indicators-title")),
+        heading: tr.arg("indicators-heading", "centre", &centre),
+        figures: ind
+            .figures
+            .iter()
+            .map(|f| figure_view(f, &tr, &labels))
+            .collect(),
         not_reached,
-    })
-    .render()
-    {
-        Ok(html) => (
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            html,
-        )
-            .into_response(),
-        Err(e) => Problem::internal(e).into_response(),
-    }
+    };
+    let mut response = crate::web::page(StatusCode::OK, lang, view.render());
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// `GET /api/indicators`: every figure as JSON.
@@ -217,6 +296,22 @@ mod tests {
     use ccis_node::indicators::Row;
 
     #[test]
+    fn every_figure_has_its_strings_in_every_catalogue() {
+        for lang in crate::web::i18n::LANGUAGES {
+            let tr = Tr::new(lang);
+            for name in ccis_node::indicators::FIGURES {
+                for id in [
+                    format!("indicator-{name}"),
+                    format!("indicator-{name}-counted"),
+                ] {
+                    assert!(tr.has(&id), "{id}");
+                    assert_ne!(tr.t(&id), id, "{lang}: {id}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn csv_quotes_what_needs_it() {
         let figure = Figure {
             name: "x".into(),
@@ -228,11 +323,13 @@ mod tests {
                     key: "a".into(),
                     label: "one, \"two\"".into(),
                     count: 2,
+                    concept: None,
                 },
                 Row {
                     key: "=b".into(),
                     label: "b".into(),
                     count: 1,
+                    concept: None,
                 },
             ],
         };

@@ -3,10 +3,11 @@
 //! it came from, what was verified, warnings, versions, machine-readable
 //! forms, and similar records from other countries.
 
+use super::i18n::LANGUAGES;
 use super::i18n::Tr;
 use super::labels::{Labels, local_name};
 use super::search_page::{HitView, primary, shown_language};
-use super::{Chrome, centre_name, local_href, page};
+use super::{Chrome, LangLink, centre_name, local_href, page, with_lang};
 use crate::AppState;
 use crate::problem::Problem;
 use askama::Template;
@@ -78,6 +79,8 @@ pub struct RecordPage {
     pub kind: String,
     /// Titles and descriptions in the other languages.
     pub others: Vec<OtherText>,
+    /// This page in each interface language the record has a title in.
+    pub translations: Vec<LangLink>,
     /// Every other field.
     pub fields: Vec<Field>,
     /// Withdrawn, outdated, key no longer valid…
@@ -267,8 +270,10 @@ impl RecordPage {
                 description: descriptions.get(t).cloned().unwrap_or_default(),
             })
             .collect();
+        let translations = translations(&titles, uri, lang);
         Self {
             page: Chrome::new(state, lang, uri, "/search", title),
+            translations,
             description: descriptions.get(&tag).cloned().unwrap_or_default(),
             text_lang: tag,
             lang_mark,
@@ -288,6 +293,26 @@ impl RecordPage {
             similar,
         }
     }
+}
+
+/// Links to this page (`uri`) in each interface language the record has a
+/// title in, labelled in that language; the one of `lang` is marked current.
+/// Empty when the only one is the page shown.
+fn translations(titles: &BTreeMap<String, String>, uri: &Uri, lang: &'static str) -> Vec<LangLink> {
+    let links: Vec<LangLink> = LANGUAGES
+        .iter()
+        .filter(|code| titles.keys().any(|tag| primary(tag) == **code))
+        .map(|code| LangLink {
+            code,
+            autonym: Tr::new(code).t("autonym"),
+            href: with_lang(uri, code),
+            current: *code == lang,
+        })
+        .collect();
+    if links.iter().all(|l| l.current) {
+        return Vec::new();
+    }
+    links
 }
 
 /// `dct:description`.
