@@ -12,16 +12,40 @@ use ccis::harvest::Quiet;
 use ccis::node::{InitOptions, Node};
 use ccis::record::Record;
 use ccis::store::NodeStore;
-use oxrdf::{GraphName, NamedNode, Quad};
+use oxrdf::{GraphName, Literal, NamedNode, Quad, Term, Triple};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// A copy of a sample under `{slug}-{n}`.
+/// The third language of the copies, in turn (the samples have French
+/// and English): with them the records are in 6 languages besides those.
+const THIRD_LANGUAGES: [&str; 6] = ["es", "sv", "lv", "lt", "de", "it"];
+
+/// A copy of a sample under `{slug}-{n}`, its French title and
+/// description also given in one of [`THIRD_LANGUAGES`].
 fn copy(sample: &Record, n: usize) -> Record {
-    sample.renamed(NamedNode::new_unchecked(format!(
+    let renamed = sample.renamed(NamedNode::new_unchecked(format!(
         "{}-{n}",
         sample.iri.as_str()
-    )))
+    )));
+    let language = THIRD_LANGUAGES[n % THIRD_LANGUAGES.len()];
+    let texts = [
+        "http://purl.org/dc/terms/title",
+        "http://purl.org/dc/terms/description",
+    ];
+    let mut triples = renamed.triples.clone();
+    for t in &renamed.triples {
+        if let Term::Literal(text) = &t.object
+            && text.language() == Some("fr")
+            && texts.contains(&t.predicate.as_str())
+        {
+            triples.push(Triple::new(
+                t.subject.clone(),
+                t.predicate.clone(),
+                Literal::new_language_tagged_literal_unchecked(text.value(), language),
+            ));
+        }
+    }
+    Record::new(renamed.iri, triples)
 }
 
 /// A memory figure of this process (`VmHWM:` peak, `VmRSS:` now), in MiB.
