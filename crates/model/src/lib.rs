@@ -9,13 +9,15 @@
 //! - [`record`]: the record model and its limits;
 //! - [`canon`]: bounded RDFC-1.0 canonicalization;
 //! - [`workflow`]: the validation workflow's states, its one transition
-//!   function, and the state derived from signed decisions.
+//!   function, and the state derived from signed decisions;
+//! - [`checklist`]: validators' checklists read from Turtle.
 //!
 //! The chapter of the documentation on this layer follows.
 #![doc = include_str!("../../../docs/03-records-and-signatures.md")]
 #![deny(missing_docs)]
 
 pub mod canon;
+pub mod checklist;
 pub mod clock;
 pub mod ids;
 pub mod rdf_input;
