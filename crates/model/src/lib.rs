@@ -10,7 +10,8 @@
 //! - [`canon`]: bounded RDFC-1.0 canonicalization;
 //! - [`workflow`]: the validation workflow's states, its one transition
 //!   function, and the state derived from signed decisions;
-//! - [`checklist`]: validators' checklists read from Turtle.
+//! - [`checklist`]: validators' checklists read from Turtle;
+//! - [`decision`]: a validation decision and its record.
 //!
 //! The chapter of the documentation on this layer follows.
 #![doc = include_str!("../../../docs/03-records-and-signatures.md")]
@@ -19,6 +20,7 @@
 pub mod canon;
 pub mod checklist;
 pub mod clock;
+pub mod decision;
 pub mod ids;
 pub mod rdf_input;
 pub mod record;
