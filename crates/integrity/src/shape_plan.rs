@@ -1663,6 +1663,7 @@ mod tests {
         all.extend(scheme_mutations());
         all.extend(literal_mutations());
         all.extend(stamp_mutations());
+        all.extend(initiative_mutations());
         all.extend(validation_mutations());
         all.extend(structure_mutations());
         all
@@ -1938,49 +1939,230 @@ mod tests {
         ]
     }
 
-    /// Validation decisions.
-    fn validation_mutations() -> Vec<Mutation> {
+    /// The record without any statement of `predicate`, whatever its subject.
+    fn drop_any(r: &Record, predicate: &str) -> Record {
+        let triples = r
+            .triples
+            .iter()
+            .filter(|t| t.predicate.as_str() != predicate)
+            .cloned()
+            .collect();
+        Record::new(r.iri.clone(), triples)
+    }
+    /// The objects of `predicate` about fragment `name` replaced, if the
+    /// record has that fragment.
+    fn set_on(r: &Record, name: &str, predicate: &str, objects: Vec<Term>) -> Record {
+        let subject = fragment(r, name);
+        let about = |t: &Triple| Term::from(t.subject.clone()) == subject;
+        if !r.triples.iter().any(about) {
+            return r.clone();
+        }
+        let mut triples: Vec<Triple> = r
+            .triples
+            .iter()
+            .filter(|t| !(about(t) && t.predicate.as_str() == predicate))
+            .cloned()
+            .collect();
+        let Term::NamedNode(s) = subject else {
+            return r.clone();
+        };
+        for o in objects {
+            triples.push(Triple::new(
+                s.clone(),
+                NamedNode::new_unchecked(predicate),
+                o,
+            ));
+        }
+        Record::new(r.iri.clone(), triples)
+    }
+    fn prov(local: &str) -> String {
+        format!("http://www.w3.org/ns/prov#{local}")
+    }
+    fn earl(local: &str) -> String {
+        format!("http://www.w3.org/ns/earl#{local}")
+    }
+
+    /// What an initiative says for the Social Innovation Match.
+    fn initiative_mutations() -> Vec<Mutation> {
         vec![
-            ("no assesses", |r| {
-                set(r, &format!("{CCIS}assesses"), vec![])
+            ("no problem addressed", |r| {
+                set(r, &format!("{CCIS}problemAddressed"), vec![])
             }),
-            ("assesses literal", |r| {
-                set(r, &format!("{CCIS}assesses"), vec![plain("x")])
+            ("problem addressed untagged", |r| {
+                set(r, &format!("{CCIS}problemAddressed"), vec![plain("x")])
             }),
-            ("assesses twice", |r| {
+            ("two problems in English", |r| {
                 add(
                     r,
                     r.iri.clone().into(),
-                    &format!("{CCIS}assesses"),
-                    iri("https://a.example/records/b"),
+                    &format!("{CCIS}problemAddressed"),
+                    lang("Another problem", "en"),
                 )
             }),
-            ("no assessed version", |r| {
-                set(r, &format!("{CCIS}assessedVersion"), vec![])
+            ("no approach", |r| {
+                set(r, &format!("{CCIS}approach"), vec![])
             }),
-            ("assessed version 0", |r| {
+            ("empty approach", |r| {
+                set(r, &format!("{CCIS}approach"), vec![lang("", "fr")])
+            }),
+            ("no key results", |r| {
+                set(r, &format!("{CCIS}keyResults"), vec![])
+            }),
+            ("no scaling potential", |r| {
+                set(r, &format!("{CCIS}scalingPotential"), vec![])
+            }),
+            ("lessons learned twice in English", |r| {
                 set(
                     r,
-                    &format!("{CCIS}assessedVersion"),
-                    vec![typed("0", xsd::INTEGER)],
+                    &format!("{CCIS}lessonsLearned"),
+                    vec![lang("One", "en"), lang("Two", "en")],
                 )
             }),
-            ("no workflow state", |r| {
-                set(r, &format!("{CCIS}workflowState"), vec![])
+            ("funding untagged", |r| {
+                set(r, &format!("{CCIS}funding"), vec![plain("ESF+")])
             }),
-            ("workflow state theme", |r| {
+            ("target group untagged", |r| {
                 set(
                     r,
-                    &format!("{CCIS}workflowState"),
+                    &format!("{CCIS}targetGroup"),
+                    vec![plain("older people")],
+                )
+            }),
+            ("no level of action", |r| {
+                set(r, &format!("{CCIS}levelOfAction"), vec![])
+            }),
+            ("level of action a theme", |r| {
+                set(
+                    r,
+                    &format!("{CCIS}levelOfAction"),
                     vec![ccis("theme-housing")],
                 )
             }),
-            ("two workflow states", |r| {
+            ("level of action a literal", |r| {
+                set(r, &format!("{CCIS}levelOfAction"), vec![plain("local")])
+            }),
+            ("two levels of action", |r| {
+                set(
+                    r,
+                    &format!("{CCIS}levelOfAction"),
+                    vec![ccis("level-local"), ccis("level-transnational")],
+                )
+            }),
+            ("lead organisation a literal", |r| {
+                set(r, &format!("{CCIS}leadOrganisation"), vec![plain("Avise")])
+            }),
+            ("two lead organisations", |r| {
+                set(
+                    r,
+                    &format!("{CCIS}leadOrganisation"),
+                    vec![fragment(r, "lead"), fragment(r, "other")],
+                )
+            }),
+            ("partner a literal", |r| {
+                set(r, &format!("{CCIS}partner"), vec![plain("A partner")])
+            }),
+        ]
+    }
+
+    /// Validation decisions.
+    fn validation_mutations() -> Vec<Mutation> {
+        vec![
+            ("no version used", |r| set(r, &prov("used"), vec![])),
+            ("used a literal", |r| {
+                set(r, &prov("used"), vec![plain("x")])
+            }),
+            ("two versions used", |r| {
+                add(r, r.iri.clone().into(), &prov("used"), fragment(r, "other"))
+            }),
+            ("used names no initiative", |r| {
+                drop_any(r, &prov("specializationOf"))
+            }),
+            ("used version 0", |r| {
+                set_on(
+                    r,
+                    "used",
+                    &format!("{CCIS}version"),
+                    vec![typed("0", xsd::INTEGER)],
+                )
+            }),
+            ("used without a digest", |r| {
+                drop_any(r, "https://w3id.org/security#digestMultibase")
+            }),
+            ("digest a plain string", |r| {
+                set_on(
+                    r,
+                    "used",
+                    "https://w3id.org/security#digestMultibase",
+                    vec![plain("uEiB")],
+                )
+            }),
+            ("no association", |r| {
+                set(r, &prov("qualifiedAssociation"), vec![])
+            }),
+            ("association without agent", |r| drop_any(r, &prov("agent"))),
+            ("role a theme", |r| {
+                set_on(
+                    r,
+                    "association",
+                    &prov("hadRole"),
+                    vec![ccis("theme-housing")],
+                )
+            }),
+            ("role a workflow state", |r| {
+                set_on(
+                    r,
+                    "association",
+                    &prov("hadRole"),
+                    vec![ccis("state-published")],
+                )
+            }),
+            ("association without plan", |r| {
+                drop_any(r, &prov("hadPlan"))
+            }),
+            ("no assertions", |r| set(r, &prov("generated"), vec![])),
+            ("assertion without criterion", |r| {
+                drop_any(r, &earl("test"))
+            }),
+            ("assertion without subject", |r| {
+                drop_any(r, &earl("subject"))
+            }),
+            ("assertion without result", |r| drop_any(r, &earl("result"))),
+            ("result untested", |r| {
+                set_on(
+                    r,
+                    "result-1",
+                    &earl("outcome"),
+                    vec![iri(&earl("untested"))],
+                )
+            }),
+            ("result without outcome", |r| drop_any(r, &earl("outcome"))),
+            ("result comment untagged", |r| {
+                set_on(r, "result-2", &dct("description"), vec![plain("x")])
+            }),
+            ("no outcome", |r| set(r, &format!("{CCIS}outcome"), vec![])),
+            ("outcome a workflow state", |r| {
+                set(r, &format!("{CCIS}outcome"), vec![ccis("state-published")])
+            }),
+            ("two outcomes", |r| {
                 add(
                     r,
                     r.iri.clone().into(),
-                    &format!("{CCIS}workflowState"),
-                    ccis("state-rejected"),
+                    &format!("{CCIS}outcome"),
+                    ccis("outcome-rejected"),
+                )
+            }),
+            ("no rationale", |r| {
+                set(r, &format!("{CCIS}rationale"), vec![])
+            }),
+            ("rationale untagged", |r| {
+                set(r, &format!("{CCIS}rationale"), vec![plain("why")])
+            }),
+            ("no end time", |r| set(r, &prov("endedAtTime"), vec![])),
+            ("end time a date", |r| {
+                set(
+                    r,
+                    &prov("endedAtTime"),
+                    vec![typed("2026-11-20", xsd::DATE)],
                 )
             }),
         ]
@@ -2188,7 +2370,9 @@ mod tests {
         assert_eq!(size("AudienceShape"), Some(5));
         assert_eq!(size("StageShape"), Some(3));
         assert_eq!(size("ToolTypeShape"), Some(8));
-        assert_eq!(size("WorkflowStateShape"), Some(7));
+        assert_eq!(size("LevelOfActionShape"), Some(4));
+        assert_eq!(size("DecisionOutcomeShape"), Some(3));
+        assert_eq!(size("ValidatorRoleShape"), Some(2));
         let themes = plan.closed_list_of_path(&dct("subject")).unwrap();
         assert_eq!(
             themes.scheme.as_ref().map(NamedNode::as_str),

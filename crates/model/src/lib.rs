@@ -7,15 +7,22 @@
 //! - [`clock`]: the time, as a seam tests can set;
 //! - [`rdf_input`]: reading Turtle, N-Triples, TriG, N-Quads and JSON-LD;
 //! - [`record`]: the record model and its limits;
-//! - [`canon`]: bounded RDFC-1.0 canonicalization.
+//! - [`canon`]: bounded RDFC-1.0 canonicalization;
+//! - [`workflow`]: the validation workflow's states, its one transition
+//!   function, and the state derived from signed decisions;
+//! - [`checklist`]: validators' checklists read from Turtle;
+//! - [`decision`]: a validation decision and its record.
 //!
 //! The chapter of the documentation on this layer follows.
 #![doc = include_str!("../../../docs/03-records-and-signatures.md")]
 #![deny(missing_docs)]
 
 pub mod canon;
+pub mod checklist;
 pub mod clock;
+pub mod decision;
 pub mod ids;
 pub mod rdf_input;
 pub mod record;
 pub mod vocab;
+pub mod workflow;

@@ -17,6 +17,8 @@ pub const SCHEMA: &str = "https://schema.org/";
 pub const SKOS: &str = "http://www.w3.org/2004/02/skos/core#";
 /// PROV-O.
 pub const PROV: &str = "http://www.w3.org/ns/prov#";
+/// EARL, the Evaluation and Report Language.
+pub const EARL: &str = "http://www.w3.org/ns/earl#";
 /// DCAT.
 pub const DCAT: &str = "http://www.w3.org/ns/dcat#";
 /// Linked Data Event Streams.
@@ -165,6 +167,58 @@ terms! {
     TREE_SHAPE = "https://w3id.org/tree#shape";
     /// `dct:isPartOf`
     DCT_IS_PART_OF = "http://purl.org/dc/terms/isPartOf";
+    /// `dct:description`
+    DCT_DESCRIPTION = "http://purl.org/dc/terms/description";
+    /// `ccis:levelOfAction`
+    LEVEL_OF_ACTION = "https://w3id.org/ccis/ns#levelOfAction";
+    /// `ccis:outcome`
+    OUTCOME = "https://w3id.org/ccis/ns#outcome";
+    /// `ccis:rationale`
+    RATIONALE = "https://w3id.org/ccis/ns#rationale";
+    /// `prov:Activity`
+    PROV_ACTIVITY = "http://www.w3.org/ns/prov#Activity";
+    /// `prov:Entity`
+    PROV_ENTITY = "http://www.w3.org/ns/prov#Entity";
+    /// `prov:Association`
+    PROV_ASSOCIATION = "http://www.w3.org/ns/prov#Association";
+    /// `prov:used`
+    PROV_USED = "http://www.w3.org/ns/prov#used";
+    /// `prov:specializationOf`
+    PROV_SPECIALIZATION_OF = "http://www.w3.org/ns/prov#specializationOf";
+    /// `prov:qualifiedAssociation`
+    PROV_QUALIFIED_ASSOCIATION = "http://www.w3.org/ns/prov#qualifiedAssociation";
+    /// `prov:wasAssociatedWith`
+    PROV_WAS_ASSOCIATED_WITH = "http://www.w3.org/ns/prov#wasAssociatedWith";
+    /// `prov:agent`
+    PROV_AGENT = "http://www.w3.org/ns/prov#agent";
+    /// `prov:hadRole`
+    PROV_HAD_ROLE = "http://www.w3.org/ns/prov#hadRole";
+    /// `prov:hadPlan`
+    PROV_HAD_PLAN = "http://www.w3.org/ns/prov#hadPlan";
+    /// `prov:generated`
+    PROV_GENERATED = "http://www.w3.org/ns/prov#generated";
+    /// `prov:endedAtTime`
+    PROV_ENDED_AT_TIME = "http://www.w3.org/ns/prov#endedAtTime";
+    /// `sec:digestMultibase`
+    SEC_DIGEST_MULTIBASE = "https://w3id.org/security#digestMultibase";
+    /// `earl:Assertion`
+    EARL_ASSERTION = "http://www.w3.org/ns/earl#Assertion";
+    /// `earl:TestResult`
+    EARL_TEST_RESULT = "http://www.w3.org/ns/earl#TestResult";
+    /// `earl:assertedBy`
+    EARL_ASSERTED_BY = "http://www.w3.org/ns/earl#assertedBy";
+    /// `earl:subject`
+    EARL_SUBJECT = "http://www.w3.org/ns/earl#subject";
+    /// `earl:test`
+    EARL_TEST = "http://www.w3.org/ns/earl#test";
+    /// `earl:result`
+    EARL_RESULT = "http://www.w3.org/ns/earl#result";
+    /// `earl:outcome`
+    EARL_OUTCOME = "http://www.w3.org/ns/earl#outcome";
+    /// `earl:mode`
+    EARL_MODE = "http://www.w3.org/ns/earl#mode";
+    /// `earl:manual`
+    EARL_MANUAL = "http://www.w3.org/ns/earl#manual";
 }
 
 /// The record classes, with the short name the CLI prints.
