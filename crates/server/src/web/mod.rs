@@ -43,6 +43,18 @@ pub struct LangLink {
     pub current: bool,
 }
 
+impl LangLink {
+    /// The page at `uri` in the language `code`, `shown` being the one shown.
+    pub fn to(code: &'static str, uri: &Uri, shown: &str) -> Self {
+        Self {
+            code,
+            autonym: Tr::new(code).t("autonym"),
+            href: with_lang(uri, code),
+            current: code == shown,
+        }
+    }
+}
+
 /// What every page shows around its content: header, navigation, language switch.
 pub struct Chrome {
     /// The interface strings.
@@ -92,12 +104,7 @@ impl Chrome {
             .collect();
         let languages = LANGUAGES
             .iter()
-            .map(|code| LangLink {
-                code,
-                autonym: Tr::new(code).t("autonym"),
-                href: with_lang(uri, code),
-                current: *code == lang,
-            })
+            .map(|code| LangLink::to(code, uri, lang))
             .collect();
         Self {
             tr,

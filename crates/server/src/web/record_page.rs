@@ -7,7 +7,7 @@ use super::i18n::LANGUAGES;
 use super::i18n::Tr;
 use super::labels::{Labels, local_name};
 use super::search_page::{HitView, primary, shown_language};
-use super::{Chrome, LangLink, centre_name, local_href, page, with_lang};
+use super::{Chrome, LangLink, centre_name, local_href, page};
 use crate::AppState;
 use crate::problem::Problem;
 use askama::Template;
@@ -302,12 +302,7 @@ fn translations(titles: &BTreeMap<String, String>, uri: &Uri, lang: &'static str
     let links: Vec<LangLink> = LANGUAGES
         .iter()
         .filter(|code| titles.keys().any(|tag| primary(tag) == **code))
-        .map(|code| LangLink {
-            code,
-            autonym: Tr::new(code).t("autonym"),
-            href: with_lang(uri, code),
-            current: *code == lang,
-        })
+        .map(|code| LangLink::to(code, uri, lang))
         .collect();
     if links.iter().all(|l| l.current) {
         return Vec::new();
