@@ -1,5 +1,10 @@
 use clap::Parser;
 
+/// mimalloc rather than the system allocator: with glibc's, a quarter of a
+/// harvest's time went to its free lists (see `examples/bench_harvest.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     // `ccis serve` runs each SPARQL query in a child: `ccis __sparql-worker DIR`.
     let mut args = std::env::args_os().skip(1);
