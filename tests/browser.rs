@@ -11,20 +11,12 @@ mod harness;
 use harness::Browser;
 use serde_json::json;
 
-fn publish_samples(folder: &'static str, count: usize) -> impl Fn(&ccis::node::Node) {
-    move |node| {
-        let files = common::sample_files(folder);
-        node.publish(node.read_records(&files[..count], None).unwrap())
-            .unwrap();
-    }
-}
-
 async fn node_with_samples() -> common::ServedNode {
     common::serve_node(
         "fr",
         ccis::peers::Peers::default(),
         |_| {},
-        publish_samples("fr", 6),
+        common::publish_samples("fr", 6),
     )
     .await
 }
@@ -176,17 +168,7 @@ async fn the_indicators_page_shows_charts_and_downloads_csv() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let fr = publish_samples("fr", 6);
-    let es = publish_samples("es", 4);
-    let (_tmp, nodes) = common::federation_in(
-        &[("fr", "national", "FR"), ("es", "national", "ES")],
-        "",
-        |id, node| match id {
-            "fr" => fr(node),
-            _ => es(node),
-        },
-    )
-    .await;
+    let (_tmp, nodes) = common::fr_and_es(6, 4).await;
     common::harvest(&nodes[1], None).await;
     common::harvest(&nodes[0], None).await;
     let url = &nodes[0].url;

@@ -5,18 +5,10 @@ mod common;
 
 use common::{harvest, holdings};
 
-fn publish_samples(folder: &'static str, count: usize) -> impl Fn(&ccis::node::Node) {
-    move |node| {
-        let files = common::sample_files(folder);
-        node.publish(node.read_records(&files[..count], None).unwrap())
-            .unwrap();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn national_nodes_converge_directly_and_through_the_relay() {
-    let fr = publish_samples("fr", 5);
-    let es = publish_samples("es", 4);
+    let fr = common::publish_samples("fr", 5);
+    let es = common::publish_samples("es", 4);
     let (_tmp, nodes) = common::federation(
         &[
             ("fr", "national"),
@@ -145,7 +137,7 @@ async fn national_nodes_converge_directly_and_through_the_relay() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ccis_serve_harvests_its_peers_by_itself() {
     let (_tmp, peers) = common::federation(&[("es", "national")], "", |_, node| {
-        publish_samples("es", 3)(node)
+        common::publish_samples("es", 3)(node)
     })
     .await;
     let es = &peers[0];

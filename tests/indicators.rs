@@ -7,14 +7,6 @@ mod common;
 use common::http::header;
 use serde_json::Value;
 
-fn publish_samples(folder: &'static str, count: usize) -> impl Fn(&ccis::node::Node) {
-    move |node| {
-        let files = common::sample_files(folder);
-        node.publish(node.read_records(&files[..count], None).unwrap())
-            .unwrap();
-    }
-}
-
 /// The rows of a figure as (key, count), sorted by key.
 fn rows(indicators: &Value, name: &str) -> Vec<(String, u64)> {
     let figure = indicators["figures"]
@@ -61,17 +53,7 @@ async fn indicators(url: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn figures_match_what_was_published_and_harvested() {
-    let fr = publish_samples("fr", 3);
-    let es = publish_samples("es", 2);
-    let (_tmp, nodes) = common::federation_in(
-        &[("fr", "national", "FR"), ("es", "national", "ES")],
-        "",
-        |id, node| match id {
-            "fr" => fr(node),
-            _ => es(node),
-        },
-    )
-    .await;
+    let (_tmp, nodes) = common::fr_and_es(3, 2).await;
     let (fr, es) = (&nodes[0], &nodes[1]);
     assert!(
         common::harvest(es, None)
@@ -119,7 +101,7 @@ async fn figures_match_what_was_published_and_harvested() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_figure_downloads_as_csv_and_draws_as_svg() {
-    let fr = publish_samples("fr", 3);
+    let fr = common::publish_samples("fr", 3);
     let (_tmp, nodes) =
         common::federation_in(&[("fr", "national", "FR")], "", |_, node| fr(node)).await;
     let url = &nodes[0].url;

@@ -256,6 +256,32 @@ pub async fn federation(
     federation_in(&nodes, extra_peers, setup).await
 }
 
+/// A node setup that publishes the first `count` sample records of
+/// `examples/records/{folder}`.
+pub fn publish_samples(folder: &'static str, count: usize) -> impl Fn(&ccis::node::Node) {
+    move |node| {
+        let files = sample_files(folder);
+        node.publish(node.read_records(&files[..count], None).unwrap())
+            .unwrap();
+    }
+}
+
+/// A French and a Spanish national node, with the first `fr` and `es`
+/// sample records of their countries published (not yet harvested).
+pub async fn fr_and_es(fr: usize, es: usize) -> (tempfile::TempDir, Vec<FedNode>) {
+    let fr = publish_samples("fr", fr);
+    let es = publish_samples("es", es);
+    federation_in(
+        &[("fr", "national", "FR"), ("es", "national", "ES")],
+        "",
+        |id, node| match id {
+            "fr" => fr(node),
+            _ => es(node),
+        },
+    )
+    .await
+}
+
 /// [`federation`] of `(id, role, country)` nodes.
 pub async fn federation_in(
     nodes: &[(&str, &str, &str)],
