@@ -20,10 +20,6 @@ use std::time::Instant;
 /// and English): with them the records are in 6 languages besides those.
 const THIRD_LANGUAGES: [&str; 6] = ["es", "sv", "lv", "lt", "de", "it"];
 
-/// The allocator of the `ccis` binary, so that the figures are its own.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A copy of a sample under `{slug}-{n}`, its French title and
 /// description also given in one of [`THIRD_LANGUAGES`].
 fn copy(sample: &Record, n: usize) -> Record {

@@ -1,9 +1,10 @@
 use clap::Parser;
 
-/// mimalloc rather than the system allocator: with glibc's, a quarter of a
-/// harvest's time went to its free lists (see `examples/bench_harvest.rs`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The system allocator, deliberately: Oxigraph's RocksDB binding frees the
+// error strings RocksDB allocates with C's `malloc` through Rust's global
+// allocator, so with any other allocator a store error (a damaged or busy
+// store, a full disk) kills the process instead of being reported.
+// `tests/damaged_store.rs` holds this; docs/04-harvesting.md has the figures.
 
 fn main() -> std::process::ExitCode {
     // `ccis serve` runs each SPARQL query in a child: `ccis __sparql-worker DIR`.

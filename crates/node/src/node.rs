@@ -320,7 +320,7 @@ impl Node {
         let config = NodeConfig::load(dir)?;
         let signer = Self::signer(dir, &config)?;
         let store = NodeStore::open(&nd.store(), &config.base_url)
-            .map_err(store_err("cannot open the store"))?
+            .map_err(store_err("opening the node"))?
             .with_page_size(config.server.page_size)
             .with_page_max_bytes(config.harvest.page_cut_bytes());
         Ok(Self::assemble(nd, config, store, signer, Some(lock)))
@@ -338,7 +338,7 @@ impl Node {
         let config = NodeConfig::load(dir)?;
         let signer = Self::signer(dir, &config)?;
         let store = NodeStore::open_read_only(&nd.store(), &config.base_url)
-            .map_err(store_err("cannot open the store"))?
+            .map_err(store_err("opening the node"))?
             .with_page_size(config.server.page_size)
             .with_page_max_bytes(config.harvest.page_cut_bytes());
         Ok(Self::assemble(nd, config, store, signer, None))
