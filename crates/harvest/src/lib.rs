@@ -30,6 +30,7 @@ mod source;
 #[cfg(test)]
 mod testing;
 mod walk;
+mod workflow;
 
 pub use error::{BoxError, HarvestError, Mismatch, reset_command};
 pub use fetch::{FetchError, FetchLimits, Fetched, Fetcher};
@@ -337,6 +338,8 @@ struct WalkMemory {
     fresh: HashSet<oxrdf::NamedNode>,
     /// Keys of the refusals of the walk.
     refused: HashSet<String>,
+    /// Initiative versions and decisions accepted in the walk (rule 4).
+    workflow: workflow::WorkflowMemory,
 }
 
 /// What a refused member is remembered by, beside its IRI: its proof
@@ -359,6 +362,7 @@ pub struct Harvester {
     store: Arc<dyn RecordStore>,
     self_id: String,
     self_base: String,
+    self_country: String,
     peers: Arc<Peers>,
     validator: Arc<ShapeValidator>,
     refusal_log: Option<PathBuf>,
@@ -398,6 +402,7 @@ impl Harvester {
             store: Arc::new(store),
             self_id: self_id.to_owned(),
             self_base: self_base.to_owned(),
+            self_country: String::new(),
             peers: Arc::new(peers),
             validator: Arc::new(ShapeValidator::new().map_err(HarvestError::Shapes)?),
             refusal_log,
@@ -409,6 +414,13 @@ impl Harvester {
             },
             clock,
         })
+    }
+
+    /// The same harvester for a node in `country` (ISO 3166-1 alpha-2): the
+    /// national validator of the initiatives it publishes itself.
+    pub fn with_country(mut self, country: &str) -> Self {
+        self.self_country = country.to_ascii_uppercase();
+        self
     }
 
     /// The same harvester, reading peers' pages from `source`.
@@ -630,7 +642,13 @@ impl Harvester {
         let mut outcome = PageOutcome::default();
         let candidates =
             self.judge_members(&judge, peer, &read, memory, &mut found, &mut outcome)?;
-        Self::check_shapes(&judge, candidates, memory, &mut found, &mut outcome);
+        let rule4 = workflow::DecisionRule {
+            store: self.store.as_ref(),
+            peers: &self.peers,
+            self_base: &self.self_base,
+            self_country: &self.self_country,
+        };
+        Self::check_shapes(&judge, &rule4, candidates, memory, &mut found, &mut outcome)?;
         outcome.refusals = self.first_refusals(&peer.id, found.refusals, &mut memory.refused)?;
         Ok(outcome)
     }
@@ -684,24 +702,29 @@ impl Harvester {
     }
 
     /// Rule 3's shapes, for the versions of a page that passed the other
-    /// rules, at once.
+    /// rules, at once; then rule 4 for the decisions among them, in page order.
     fn check_shapes(
         judge: &Judge<'_>,
+        rule4: &workflow::DecisionRule<'_>,
         candidates: Vec<Candidate<'_>>,
         memory: &mut WalkMemory,
         found: &mut Found<'_>,
         outcome: &mut PageOutcome,
-    ) {
+    ) -> Result<(), HarvestError> {
         let records: Vec<&ccis_model::record::Record> =
             candidates.iter().map(|(a, ..)| &a.signed.record).collect();
         let verdicts = judge.shapes(&records);
         for ((accepted, meta, position, m), verdict) in candidates.into_iter().zip(verdicts) {
+            let verdict = match verdict {
+                Some(reason) => Some((Rule::Shapes, reason)),
+                None => rule4.check(&accepted.signed, &mut memory.workflow)?.err(),
+            };
             match verdict {
                 None => {
                     outcome.replaces_stored |= accepted.replaces_stored;
                     outcome.items.push((accepted.signed, meta));
                 }
-                Some(reason) => {
+                Some((rule, reason)) => {
                     // Not accepted after all: the batch's version stands.
                     let iri = accepted.signed.record.iri.clone();
                     match accepted.before {
@@ -709,10 +732,11 @@ impl Harvester {
                         None => memory.seen.remove(&iri),
                     };
                     let version = accepted.signed.record.version();
-                    found.refuse_member(m, position, version, Rule::Shapes, &reason);
+                    found.refuse_member(m, position, version, rule, &reason);
                 }
             }
         }
+        Ok(())
     }
 
     /// Notes an accepted version in the walk's memory.

@@ -66,6 +66,8 @@ struct Batch {
     fresh: HashSet<oxrdf::NamedNode>,
     /// Keys of the refusals of the walk, written or not.
     refused_keys: HashSet<String>,
+    /// Initiative versions and decisions accepted in the walk (rule 4).
+    workflow: crate::workflow::WorkflowMemory,
     state: PeerState,
     known: u64,
     refusals: Vec<Refusal>,
@@ -102,6 +104,7 @@ impl Batch {
             seen: HashMap::new(),
             fresh: HashSet::new(),
             refused_keys: HashSet::new(),
+            workflow: Default::default(),
             state,
             known: 0,
             refusals: Vec::new(),
@@ -143,6 +146,7 @@ impl Batch {
             seen: std::mem::take(&mut self.seen),
             fresh: std::mem::take(&mut self.fresh),
             refused: std::mem::take(&mut self.refused_keys),
+            workflow: std::mem::take(&mut self.workflow),
         }
     }
 
@@ -151,6 +155,7 @@ impl Batch {
         self.seen = memory.seen;
         self.fresh = memory.fresh;
         self.refused_keys = memory.refused;
+        self.workflow = memory.workflow;
     }
 }
 

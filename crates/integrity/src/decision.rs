@@ -131,6 +131,23 @@ pub enum DecisionRefusal {
     },
 }
 
+impl DecisionRefusal {
+    /// The harvest rule a refusal falls under.
+    pub fn rule(&self) -> crate::verify::Rule {
+        use crate::verify::Rule;
+        match self {
+            Self::OtherInitiative { .. }
+            | Self::OtherVersion { .. }
+            | Self::DigestMismatch { .. } => Rule::DecisionVersion,
+            Self::Canon { .. } => Rule::Limits,
+            Self::Untrusted { .. }
+            | Self::NotNationalSigner { .. }
+            | Self::NotEuropeanSigner { .. }
+            | Self::AgentNotSigner { .. } => Rule::DecisionSigner,
+        }
+    }
+}
+
 fn role_name(role: PeerRole) -> &'static str {
     match role {
         PeerRole::National => "national",
@@ -375,15 +392,20 @@ mod tests {
         assert_eq!(state, workflow::State::NationallyValidated);
     }
 
-    /// The sample decision of `examples/records/fr` reads as a decision, and
+    /// The sample decision of `examples/decisions` reads as a decision, and
     /// names the digest its comment says: that of version 1 of the
     /// initiative stamped 2026-11-20T10:00:00Z on the sample French node.
     #[test]
     fn the_sample_decision_names_the_version_it_says() {
         let base = "http://127.0.0.1:8401/";
         let read = |name: &str| {
+            let folder = if name.starts_with("validation-") {
+                "decisions"
+            } else {
+                "records/fr"
+            };
             let path = format!(
-                "{}/../../examples/records/fr/{name}.ttl",
+                "{}/../../examples/{folder}/{name}.ttl",
                 env!("CARGO_MANIFEST_DIR")
             );
             let quads = parse(

@@ -74,11 +74,22 @@ pub enum Rule {
     Equivocation,
     /// Rule 3: the SHACL shapes.
     Shapes,
+    /// Rule 4: a decision about an initiative this node does not hold.
+    DecisionInitiative,
+    /// Rule 4: a decision about a version the initiative never had: another
+    /// version number, or a digest that is not that version's.
+    DecisionVersion,
+    /// Rule 4: a decision not signed by the validator its level requires
+    /// (the national node of the initiative's country, or the European node).
+    DecisionSigner,
+    /// Rule 4: a decision the workflow does not allow where it comes (an
+    /// EU-level decision without a national validation of the same version).
+    DecisionWorkflow,
 }
 
 impl Rule {
     /// Every rule, in the order they are checked.
-    pub const ALL: [Rule; 20] = [
+    pub const ALL: [Rule; 24] = [
         Rule::Malformed,
         Rule::Unsigned,
         Rule::NoProof,
@@ -99,6 +110,10 @@ impl Rule {
         Rule::Version,
         Rule::Equivocation,
         Rule::Shapes,
+        Rule::DecisionInitiative,
+        Rule::DecisionVersion,
+        Rule::DecisionSigner,
+        Rule::DecisionWorkflow,
     ];
 
     /// The name used in logs, counts, `/status` and `ccis verify`; the digit
@@ -125,6 +140,10 @@ impl Rule {
             Self::Version => "2-version",
             Self::Equivocation => "2-equivocation",
             Self::Shapes => "3-shapes",
+            Self::DecisionInitiative => "4-decision-initiative",
+            Self::DecisionVersion => "4-decision-version",
+            Self::DecisionSigner => "4-decision-signer",
+            Self::DecisionWorkflow => "4-decision-workflow",
         }
     }
 

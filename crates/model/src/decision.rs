@@ -30,7 +30,7 @@ use crate::canon::{self, CanonError};
 use crate::checklist::Texts;
 use crate::record::Record;
 use crate::vocab;
-use crate::workflow::{DecisionSummary, Outcome, Role};
+use crate::workflow::{DecisionSummary, InitiativeVersion, Level, Outcome, Role};
 use oxrdf::vocab::{rdf, xsd};
 use oxrdf::{Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, Term, Triple};
 use std::cmp::Ordering;
@@ -171,6 +171,41 @@ pub fn version_digest(record: &Record, limits: &canon::Limits) -> Result<String,
         &record.triples,
         limits,
     )?))
+}
+
+/// An initiative version as the workflow needs it: IRI, version, digest of
+/// its signed content, level of action (`ccis:levelOfAction`; national when
+/// a tombstone no longer says), and whether it is a withdrawal.
+pub fn initiative_version(
+    record: &Record,
+    limits: &canon::Limits,
+) -> Result<InitiativeVersion, CanonError> {
+    let level = record
+        .triples
+        .iter()
+        .filter(|t| t.predicate.as_ref() == vocab::LEVEL_OF_ACTION)
+        .find_map(|t| match &t.object {
+            Term::NamedNode(n) => Level::from_iri(n.as_str()),
+            _ => None,
+        })
+        .unwrap_or(Level::National);
+    Ok(InitiativeVersion {
+        iri: record.iri.as_str().to_owned(),
+        version: record.version().unwrap_or(0),
+        digest: version_digest(record, limits)?,
+        level,
+        withdrawn: record.is_withdrawn(),
+    })
+}
+
+/// Whether a record is an initiative (`ccis:Initiative`).
+pub fn is_initiative(record: &Record) -> bool {
+    record.class().is_some_and(|(c, _)| c == vocab::INITIATIVE)
+}
+
+/// Whether a record is a validation decision (`ccis:Validation`).
+pub fn is_decision(record: &Record) -> bool {
+    record.class().is_some_and(|(c, _)| c == vocab::VALIDATION)
 }
 
 /// A SHA-256 digest as a multihash in multibase base64url without padding (`u…`).

@@ -8,6 +8,7 @@ use crate::{
     Written,
 };
 use ccis_integrity::signed::SignedRecord;
+use ccis_model::record::Record;
 use oxrdf::NamedNode;
 use std::collections::BTreeMap;
 
@@ -19,6 +20,13 @@ pub trait CatalogueRead {
 
     /// All catalogue entries, sorted by record IRI.
     fn entries(&self) -> Result<Vec<CatalogueEntry>, StoreError>;
+
+    /// One version of a record, current or replaced, exactly as it was
+    /// signed (`None` if it was never stored).
+    fn version(&self, record: &NamedNode, version: u64) -> Result<Option<Record>, StoreError>;
+
+    /// The stored validation decisions about an initiative, in IRI order.
+    fn decisions_about(&self, initiative: &NamedNode) -> Result<Vec<SignedRecord>, StoreError>;
 }
 
 /// The feed log: every stored version in publishing order, read.
@@ -165,6 +173,14 @@ impl CatalogueRead for NodeStore {
 
     fn entries(&self) -> Result<Vec<CatalogueEntry>, StoreError> {
         NodeStore::entries(self)
+    }
+
+    fn version(&self, record: &NamedNode, version: u64) -> Result<Option<Record>, StoreError> {
+        NodeStore::version(self, record, version)
+    }
+
+    fn decisions_about(&self, initiative: &NamedNode) -> Result<Vec<SignedRecord>, StoreError> {
+        NodeStore::decisions_about(self, initiative)
     }
 }
 

@@ -96,6 +96,14 @@ pub enum StoreError {
         /// What the serializer said.
         cause: std::io::Error,
     },
+    /// A version held in the feed log does not parse back.
+    #[error("the feed log's copy of <{member}> does not parse as N-Quads: {cause}")]
+    MemberContent {
+        /// The member (version) IRI.
+        member: String,
+        /// What the parser said.
+        cause: oxigraph::io::RdfSyntaxError,
+    },
     /// A record IRI that is not `{base}/records/{slug}`: no origin node can
     /// be named for it.
     #[error(

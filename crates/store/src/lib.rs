@@ -30,6 +30,7 @@ mod harvest_state;
 mod observe;
 mod query;
 mod upgrade;
+mod workflow;
 mod write;
 
 pub use backend::{
