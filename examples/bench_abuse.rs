@@ -38,6 +38,7 @@ async fn node(tmp: &std::path::Path, name: &str, options: ServerOptions) -> anyh
     let node = Node::init(
         &tmp.join(name),
         InitOptions {
+            role: Default::default(),
             id: name.into(),
             country: "FR".into(),
             base_url: url.clone(),

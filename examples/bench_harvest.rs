@@ -137,6 +137,7 @@ fn harvesting_node(
     drop(Node::init(
         dir,
         InitOptions {
+            role: Default::default(),
             id: "lv-harvester".into(),
             country: "LV".into(),
             base_url: "https://lv.example".into(),
@@ -226,6 +227,7 @@ async fn main() -> anyhow::Result<()> {
     let peer = Node::init(
         &tmp.path().join("peer"),
         InitOptions {
+            role: Default::default(),
             id: "fr-peer".into(),
             country: "FR".into(),
             base_url: url.clone(),

@@ -451,6 +451,7 @@ fn main() -> anyhow::Result<()> {
     let node = Node::init(
         &tmp.path().join("bench"),
         InitOptions {
+            role: Default::default(),
             id: "bench".into(),
             country: "FR".into(),
             base_url: "https://bench.example".into(),

@@ -60,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
     let node = Node::init(
         &tmp.path().join("node"),
         InitOptions {
+            role: Default::default(),
             id: "fr-bench".into(),
             country: "FR".into(),
             base_url: url.clone(),

@@ -35,6 +35,10 @@ const DEMO_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 /// federation also holds signed tombstones.
 pub const SAMPLE_WITHDRAWALS: &[(&str, &str)] = &[("fr-avise", "appel-a-projets-fse-2022")];
 
+/// The sample initiative the French node validates nationally (node, slug),
+/// as its validator would with `ccis review decide`.
+pub const SAMPLE_DECISION: (&str, &str) = ("fr-avise", "territoire-zero-chomeur");
+
 /// One node's line in the demo summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeSummary {
@@ -81,7 +85,11 @@ pub fn build_with_peers(
     for (folder, id) in SAMPLE_NODES {
         let node = create_node(root, &examples, &peers, id)?;
         std::fs::write(root.join(id).join("peers.toml"), peers_toml)?;
-        let published = publish_samples(&node, &examples.join("records").join(folder), id)?;
+        let mut published = publish_samples(&node, &examples.join("records").join(folder), id)?;
+        if *id == SAMPLE_DECISION.0 {
+            validate_sample(&node, SAMPLE_DECISION.1)?;
+            published += 1;
+        }
         let verified = export_and_verify(&node, &exports, &peers, id)?;
         summaries.push(NodeSummary {
             id: (*id).to_owned(),
@@ -93,6 +101,42 @@ pub fn build_with_peers(
         });
     }
     Ok(summaries)
+}
+
+/// The node's validator validates one of its initiatives nationally (every
+/// criterion of the SIM checklist passed): a signed decision about the
+/// version just published, which the European node finds in its queue.
+fn validate_sample(node: &Node, slug: &str) -> anyhow::Result<()> {
+    use ccis_model::checklist::Texts;
+    use ccis_model::decision::CriterionOutcome;
+    let texts = |fr: &str, en: &str| {
+        Texts::from([
+            ("fr".to_owned(), fr.to_owned()),
+            ("en".to_owned(), en.to_owned()),
+        ])
+    };
+    let request = ccis_node::validation::DecisionRequest {
+        initiative: node.config.record_iri(slug),
+        outcome: ccis_model::workflow::Outcome::Validated,
+        rationale: texts(
+            "Problème de grande ampleur, démarche expérimentale, résultats documentés, fort potentiel de transfert.",
+            "Large-scale problem, experimental approach, documented results, strong transfer potential.",
+        ),
+        checklist: None,
+        assessments: [
+            "problem-scope",
+            "approach-methodology",
+            "results-benefits",
+            "scaling-transfer",
+        ]
+        .into_iter()
+        .map(|c| (c.to_owned(), CriterionOutcome::Passed, Texts::new()))
+        .collect(),
+        operator: "demo-validator".into(),
+    };
+    node.decide(&request)
+        .with_context(|| format!("the sample decision about {slug}"))?;
+    Ok(())
 }
 
 /// Creates node `id` under `root` with its demo key, which must be pinned in `peers`.
@@ -123,6 +167,7 @@ fn create_node(root: &Path, examples: &Path, peers: &Peers, id: &str) -> anyhow:
             country: peer.country.clone(),
             base_url: peer.base_url.clone(),
             name: peer.name.clone(),
+            role: peer.role,
             key: Some(key),
         },
     )
@@ -465,6 +510,10 @@ fn print_urls(
         "  {fr}/records/pins     a record (TriG, N-Quads, JSON-LD, HTML)"
     )?;
     writeln!(out, "  {eu}/status           harvest health of every peer")?;
+    writeln!(
+        out,
+        "  {eu}/api/initiatives  initiatives and their validation state (fr-avise validated one nationally)"
+    )?;
     writeln!(
         out,
         "  curl {eu}/sparql -H 'Content-Type: application/sparql-query' -H 'Accept: text/csv' --data-binary @examples/queries/records-by-origin-node.rq"

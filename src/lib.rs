@@ -9,22 +9,23 @@
 //!
 //! | layer | crate | modules re-exported here |
 //! |---|---|---|
-//! | model | [`ccis_model`] | [`vocab`], [`ids`], [`clock`], [`rdf_input`], [`record`], [`canon`] |
+//! | model | [`ccis_model`] | [`vocab`], [`ids`], [`clock`], [`rdf_input`], [`record`], [`canon`], [`checklist`], [`decision`], [`workflow`] |
 //! | integrity | [`ccis_integrity`] | [`keys`], [`proof`], [`signed`], [`export`], [`shapes`], [`shape_plan`], [`peers`], [`verify`] |
 //! | store | [`ccis_store`] | [`store`] |
 //! | feed | [`ccis_feed`] | [`feed`] |
 //! | harvest | [`ccis_harvest`] | [`harvest`] |
 //! | search | [`ccis_search`] | [`search`] |
-//! | node | [`ccis_node`] | [`config`], [`dir_lock`], [`node`], [`status`], [`peer_file`], [`key_admin`], [`node_description`], [`atomic_file`] |
+//! | node | [`ccis_node`] | [`config`], [`dir_lock`], [`node`], [`status`], [`peer_file`], [`key_admin`], [`node_description`], [`atomic_file`], [`validation`], [`audit`] |
 //! | interfaces | [`ccis_server`], this crate | [`server`], [`prescan`], `cli`, `demo` |
 #![doc = include_str!("../docs/01-architecture.md")]
 
 pub use ccis_feed as feed;
 pub use ccis_harvest as harvest;
 pub use ccis_integrity::{export, keys, peers, proof, shape_plan, shapes, signed, verify};
-pub use ccis_model::{canon, clock, ids, rdf_input, record, vocab};
+pub use ccis_model::{canon, checklist, clock, decision, ids, rdf_input, record, vocab, workflow};
 pub use ccis_node::{
-    atomic_file, config, dir_lock, key_admin, node, node_description, peer_file, status,
+    atomic_file, audit, config, dir_lock, key_admin, node, node_description, peer_file, status,
+    validation,
 };
 pub use ccis_search as search;
 pub use ccis_server as server;

@@ -451,11 +451,14 @@ fn example_queries_run_and_answer_on_the_sample_federation() {
             assert_eq!(sum, *expected, "{query}: counted");
         }
     }
-    // Records by origin node, against the sample files: each node's own.
+    // Records by origin node, against the sample files: each node's own,
+    // and the decision the demo signs.
     for (node, dir) in SAMPLE_NODES.iter().zip(["fr", "es", "se", "lv", "eu"]) {
+        let decisions = u64::from(*node == ccis::demo::SAMPLE_DECISION.0);
         let files = std::fs::read_dir(repo().join("examples/records").join(dir))
             .unwrap()
-            .count() as u64;
+            .count() as u64
+            + decisions;
         let (ok, out, err) = ccis(&[
             "query",
             "--dir",

@@ -32,6 +32,7 @@ fn victim(
     let node = Node::init(
         &dir,
         InitOptions {
+            role: Default::default(),
             id: name.into(),
             country: "FR".into(),
             base_url: format!("https://{name}.example"),

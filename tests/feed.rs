@@ -266,6 +266,7 @@ async fn pages_are_cut_by_bytes_and_stay_within_what_harvesters_accept() {
     let scale = ccis::node::Node::init(
         &tmp.path().join("scale"),
         ccis::node::InitOptions {
+            role: Default::default(),
             id: "scale".into(),
             country: "FR".into(),
             base_url: "http://127.0.0.1:65535".into(),
@@ -342,6 +343,7 @@ async fn pages_are_cut_by_bytes_and_stay_within_what_harvesters_accept() {
         ccis::node::Node::init(
             &dir,
             ccis::node::InitOptions {
+                role: Default::default(),
                 id: "reader".into(),
                 country: "FR".into(),
                 base_url: "https://reader.example".into(),

@@ -385,6 +385,7 @@ async fn hostile_and_broken_peers_are_refused_by_rule_and_stop_nobody() {
     let node = Node::init(
         &dir,
         InitOptions {
+            role: Default::default(),
             id: "victim".into(),
             country: "FR".into(),
             base_url: "https://victim.example".into(),
@@ -536,6 +537,7 @@ async fn a_peer_that_rebuilt_its_feed_is_reported_and_read_again_from_its_view_o
         Node::init(
             &dir,
             InitOptions {
+                role: Default::default(),
                 id: "reader".into(),
                 country: "FR".into(),
                 base_url: "https://reader.example".into(),
@@ -654,6 +656,7 @@ fn bounded_victim(root: &std::path::Path, peers: &[(&str, &str, String)]) -> Nod
         Node::init(
             &dir,
             InitOptions {
+                role: Default::default(),
                 id: "victim".into(),
                 country: "FR".into(),
                 base_url: "https://victim.example".into(),

@@ -30,6 +30,7 @@ async fn start(options: ServerOptions) -> Running {
     let node = Node::init(
         &tmp.path().join("node"),
         InitOptions {
+            role: Default::default(),
             id: "fr-test".into(),
             country: "FR".into(),
             base_url: BASE.into(),

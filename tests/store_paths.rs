@@ -14,6 +14,7 @@ fn origin(dir: &std::path::Path) -> Node {
     Node::init(
         dir,
         InitOptions {
+            role: Default::default(),
             id: "origin".into(),
             country: "FR".into(),
             base_url: "https://origin.example".into(),

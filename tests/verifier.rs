@@ -409,6 +409,7 @@ async fn verify_and_harvest_give_the_same_verdicts() {
     let node = Node::init(
         &dir,
         InitOptions {
+            role: Default::default(),
             id: "fr-test".into(),
             country: "FR".into(),
             base_url: "https://fr.example".into(),

@@ -4,6 +4,7 @@
 mod key;
 mod peer;
 mod publish;
+mod review;
 
 use crate::demo;
 use crate::export;
@@ -95,6 +96,10 @@ pub enum Command {
         /// Name of the centre (defaults to the id).
         #[arg(long)]
         name: Option<String>,
+        /// The node's role: national, or european for the European centre
+        /// (the level of the validation decisions it signs).
+        #[arg(long, value_enum, default_value_t = peer::RoleArg::National)]
+        role: peer::RoleArg,
     },
     /// Validate, version, sign and store records from Turtle, N-Triples or JSON-LD files.
     ///
@@ -114,6 +119,10 @@ pub enum Command {
         /// Files or directories to publish.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The operator publishing, written to the audit log (the four-eyes
+        /// rule keeps them from deciding on what they published).
+        #[arg(long, env = "CCIS_OPERATOR")]
+        operator: Option<String>,
     },
     /// Withdraw a record: store a signed tombstone with the next version.
     Withdraw {
@@ -231,6 +240,13 @@ pub enum Command {
         #[command(subcommand)]
         command: peer::NodeCommand,
     },
+    /// The validation workflow: the initiatives awaiting this node's
+    /// decision, one initiative's state and decisions, and signing a decision.
+    Review {
+        /// What to do.
+        #[command(subcommand)]
+        command: review::ReviewCommand,
+    },
     /// List, rotate and revoke this node's signing keys (its ccis.toml).
     Key {
         /// What to do with the keys.
@@ -270,19 +286,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             country,
             base_url,
             name,
+            role,
         } => {
             let options = InitOptions {
                 name: name.unwrap_or_else(|| id.clone()),
                 id,
                 country,
                 base_url,
+                role: role.into(),
                 key: None,
             };
             cmd_init(&dir, options, out)
         }
-        Command::Publish { dir, format, files } => {
-            publish::cmd_publish(&dir, format.as_deref(), &files, out)
-        }
+        Command::Publish {
+            dir,
+            format,
+            files,
+            operator,
+        } => publish::cmd_publish(&dir, format.as_deref(), &files, operator.as_deref(), out),
+        Command::Review { command } => review::run(command, out),
         Command::Withdraw { dir, iri } => cmd_withdraw(&dir, &iri, out),
         Command::Export {
             dir,

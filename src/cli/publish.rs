@@ -19,6 +19,7 @@ pub(super) fn cmd_publish(
     dir: &Path,
     format: Option<&str>,
     inputs: &[PathBuf],
+    operator: Option<&str>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let node = Node::open_for(dir, "`ccis publish`")?;
@@ -26,7 +27,11 @@ pub(super) fn cmd_publish(
     if !inputs.iter().any(|p| p.is_dir()) {
         let records = node.read_records(inputs, format)?;
         let notes = english_title_notes(&records);
-        for p in node.publish(records)? {
+        let published = node.publish(records)?;
+        if let Some(operator) = operator {
+            node.audit(operator, "publish", &published)?;
+        }
+        for p in published {
             print_published(&p, None, out)?;
         }
         return print_notes(&notes, out);
@@ -45,6 +50,9 @@ pub(super) fn cmd_publish(
     }
     let notes = english_title_notes(&records);
     let published = node.publish(records).map_err(|e| name_files(e, &owners))?;
+    if let Some(operator) = operator {
+        node.audit(operator, "publish", &published)?;
+    }
     for (p, file) in published.iter().zip(&order) {
         print_published(p, Some(file), out)?;
     }

@@ -131,6 +131,7 @@ pub async fn serve_node(
     let node = Node::init(
         &dir,
         InitOptions {
+            role: Default::default(),
             id: id.into(),
             country: "FR".into(),
             base_url: url.clone(),
@@ -299,6 +300,11 @@ pub async fn federation_in(
         let node = Node::init(
             &dir,
             InitOptions {
+                role: if *role == "european" {
+                    ccis::peers::Role::European
+                } else {
+                    ccis::peers::Role::National
+                },
                 id: (*id).into(),
                 country: (*country).into(),
                 base_url: url.clone(),

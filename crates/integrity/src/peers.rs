@@ -3,19 +3,27 @@
 use crate::keys;
 use ccis_model::record;
 use ed25519_dalek::VerifyingKey;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// The role of a peer.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// A national competence centre.
+    #[default]
     National,
     /// The European competence centre (aggregates and relays).
     European,
+}
+
+impl Role {
+    /// Whether this is the national role (the default, left out of `ccis.toml`).
+    pub fn is_national(&self) -> bool {
+        *self == Role::National
+    }
 }
 
 /// One trusted node.

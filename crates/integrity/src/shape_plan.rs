@@ -1546,7 +1546,8 @@ mod tests {
     const DCT: &str = "http://purl.org/dc/terms/";
     const SKOS_IN_SCHEME: &str = "http://www.w3.org/2004/02/skos/core#inScheme";
 
-    /// The sample records of `examples/records/`, stamped as a node would.
+    /// The sample records of `examples/records/` and the sample decision of
+    /// `examples/decisions/`, stamped as a node would.
     fn samples() -> Vec<Record> {
         let mut out = Vec::new();
         let mut dirs: Vec<_> = std::fs::read_dir(concat!(
@@ -1557,6 +1558,7 @@ mod tests {
         .map(|d| d.unwrap().path())
         .collect();
         dirs.sort();
+        dirs.push(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/decisions").into());
         for dir in dirs {
             let base = format!(
                 "https://{}.example/",

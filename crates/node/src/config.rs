@@ -1,6 +1,7 @@
 //! A node's own configuration (`ccis.toml`) and the layout of its directory.
 
 use ccis_integrity::keys;
+use ccis_integrity::peers::Role;
 use ccis_model::vocab;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,10 @@ pub struct NodeConfig {
     pub country: String,
     /// Base URL; record IRIs are `{base_url}/records/{slug}`.
     pub base_url: String,
+    /// The node's role: `national` (the default) or `european`; it is the
+    /// level of the validation decisions the node signs.
+    #[serde(default, skip_serializing_if = "Role::is_national")]
+    pub role: Role,
     /// Address `ccis serve` listens on (default: the host and port of the base URL
     /// when it names an IP address, else 127.0.0.1:8080).
     #[serde(default, skip_serializing_if = "Option::is_none")]

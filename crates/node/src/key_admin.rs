@@ -293,6 +293,7 @@ mod tests {
         Node::init(
             &dir,
             InitOptions {
+                role: Default::default(),
                 id: "fr-test".into(),
                 country: "FR".into(),
                 base_url: "https://fr.example".into(),

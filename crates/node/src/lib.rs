@@ -10,13 +10,16 @@
 //! - [`node`]: the publishing pipeline (validate, sign, store);
 //! - [`rounds`]: harvest rounds for as long as the node runs;
 //! - [`status`]: what a node holds and how its peers behave;
-//! - [`indicators`]: the roadmap's yearly indicators, computed from the store.
+//! - [`indicators`]: the roadmap's yearly indicators, computed from the store;
+//! - [`validation`]: the validation workflow (initiatives' derived states,
+//!   the decisions this node signs), with the operator [`audit`] log.
 //!
 //! The chapter of the documentation on this layer follows.
 #![doc = include_str!("../../../docs/02-running-a-node.md")]
 #![deny(missing_docs)]
 
 pub mod atomic_file;
+pub mod audit;
 pub mod config;
 pub mod dir_lock;
 pub mod indicators;
@@ -26,3 +29,4 @@ pub mod node_description;
 pub mod peer_file;
 pub mod rounds;
 pub mod status;
+pub mod validation;

@@ -61,6 +61,9 @@ pub enum NodeError {
     /// `ccis.toml` cannot be read, written or used.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A validation decision is refused, or the workflow cannot be read.
+    #[error(transparent)]
+    Validation(#[from] crate::validation::ValidationError),
     /// Another process writes to the node directory.
     #[error(transparent)]
     Lock(#[from] LockError),
@@ -195,6 +198,8 @@ pub struct InitOptions {
     pub base_url: String,
     /// Name of the centre.
     pub name: String,
+    /// The node's role (national unless it is the European centre's node).
+    pub role: ccis_integrity::peers::Role,
     /// An existing secret key to use instead of a new one (demo nodes).
     pub key: Option<SigningKey>,
 }
@@ -287,6 +292,7 @@ impl Node {
             name: options.name,
             country: options.country.to_ascii_uppercase(),
             base_url: options.base_url.trim_end_matches('/').to_owned(),
+            role: options.role,
             listen: None,
             language: None,
             keys: vec![KeyConfig {
@@ -555,7 +561,8 @@ impl Node {
             ccis_integrity::peers::Peers::load_for_node(&self.dir.root)?,
             self.config.harvest.clone(),
             Some(self.dir.root.join("refused.jsonl")),
-        )?)
+        )?
+        .with_country(&self.config.country))
     }
 
     /// Signs a stamped record with the node's active key.

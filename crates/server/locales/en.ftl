@@ -220,3 +220,10 @@ example-validated-initiatives = Validated initiatives
 example-validated-initiatives-about = Initiatives a national validator validated, with the version assessed and the decision's date.
 example-withdrawn-records = Withdrawn records
 example-withdrawn-records-about = Records withdrawn by their origin (signed tombstones), with the version that withdrew them.
+
+validation-heading = Validation for the European Social Innovation database
+validation-state = State: { $state } (version { $version })
+validation-decision = { $role }: { $outcome }, version { $version }, { $date }
+validation-older = about an older version: the current version has not been reviewed again
+validation-none = No validation decision yet.
+validation-derived = Derived from the signed decisions this node holds: every node that holds them computes the same state.

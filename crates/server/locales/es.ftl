@@ -219,3 +219,10 @@ example-validated-initiatives = Iniciativas validadas
 example-validated-initiatives-about = Iniciativas validadas por un validador nacional, con la versión evaluada y la fecha de la decisión.
 example-withdrawn-records = Fichas retiradas
 example-withdrawn-records-about = Fichas retiradas por su origen (lápidas firmadas), con la versión que las retiró.
+
+validation-heading = Validación para la base de datos europea de innovación social
+validation-state = Estado: { $state } (versión { $version })
+validation-decision = { $role }: { $outcome }, versión { $version }, { $date }
+validation-older = se refiere a una versión anterior: la versión actual aún no se ha revisado
+validation-none = Todavía no hay ninguna decisión de validación.
+validation-derived = Calculado a partir de las decisiones firmadas que tiene este nodo: cualquier nodo que las tenga calcula el mismo estado.

@@ -219,3 +219,10 @@ example-validated-initiatives = Initiatives validées
 example-validated-initiatives-about = Initiatives validées par un validateur national, avec la version évaluée et la date de la décision.
 example-withdrawn-records = Fiches retirées
 example-withdrawn-records-about = Fiches retirées par leur origine (pierres tombales signées), avec la version qui les a retirées.
+
+validation-heading = Validation pour la base européenne de l'innovation sociale
+validation-state = État : { $state } (version { $version })
+validation-decision = { $role } : { $outcome }, version { $version }, { $date }
+validation-older = porte sur une version antérieure : la version actuelle n'a pas encore été réexaminée
+validation-none = Aucune décision de validation pour l'instant.
+validation-derived = Établi à partir des décisions signées que ce nœud détient : tout nœud qui les détient calcule le même état.

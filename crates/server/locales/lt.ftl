@@ -221,3 +221,10 @@ example-validated-initiatives = Patvirtintos iniciatyvos
 example-validated-initiatives-about = Iniciatyvos, kurias patvirtino nacionalinis vertintojas, su įvertinta versija ir sprendimo data.
 example-withdrawn-records = Atšaukti įrašai
 example-withdrawn-records-about = Įrašai, kuriuos atšaukė jų kilmė (pasirašyti antkapiai), su versija, kuri juos atšaukė.
+
+validation-heading = Patvirtinimas Europos socialinių inovacijų duomenų bazei
+validation-state = Būsena: { $state } (versija { $version })
+validation-decision = { $role }: { $outcome }, versija { $version }, { $date }
+validation-older = susijęs su ankstesne versija: dabartinė versija dar nebuvo peržiūrėta
+validation-none = Patvirtinimo sprendimų dar nėra.
+validation-derived = Nustatyta pagal šio mazgo turimus pasirašytus sprendimus: bet kuris juos turintis mazgas apskaičiuoja tą pačią būseną.

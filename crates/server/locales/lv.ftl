@@ -221,3 +221,10 @@ example-validated-initiatives = Apstiprinātas iniciatīvas
 example-validated-initiatives-about = Iniciatīvas, ko apstiprinājis valsts vērtētājs, ar novērtēto versiju un lēmuma datumu.
 example-withdrawn-records = Atsauktie ieraksti
 example-withdrawn-records-about = Ieraksti, ko atsaukusi to izcelsme (parakstīti kapakmeņi), ar versiju, kas tos atsauca.
+
+validation-heading = Validācija Eiropas sociālās inovācijas datubāzei
+validation-state = Statuss: { $state } (versija { $version })
+validation-decision = { $role }: { $outcome }, versija { $version }, { $date }
+validation-older = attiecas uz vecāku versiju: pašreizējā versija vēl nav atkārtoti izvērtēta
+validation-none = Vēl nav neviena validācijas lēmuma.
+validation-derived = Izriet no parakstītajiem lēmumiem, kas ir šim mezglam: jebkurš mezgls, kam tie ir, iegūst to pašu statusu.

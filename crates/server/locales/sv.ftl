@@ -219,3 +219,10 @@ example-validated-initiatives = Validerade initiativ
 example-validated-initiatives-about = Initiativ som en nationell validerare har validerat, med den bedömda versionen och beslutets datum.
 example-withdrawn-records = Återkallade poster
 example-withdrawn-records-about = Poster som deras ursprung har återkallat (signerade gravstenar), med den version som återkallade dem.
+
+validation-heading = Validering för den europeiska databasen för social innovation
+validation-state = Status: { $state } (version { $version })
+validation-decision = { $role }: { $outcome }, version { $version }, { $date }
+validation-older = gäller en äldre version: den nuvarande versionen har inte granskats igen
+validation-none = Inget valideringsbeslut ännu.
+validation-derived = Härlett från de signerade beslut som denna nod har: varje nod som har dem får samma status.

@@ -20,6 +20,7 @@ pub mod prescan;
 pub mod problem;
 mod query_page;
 mod resources;
+mod review_api;
 mod service;
 mod sparql;
 pub mod web;
@@ -217,6 +218,7 @@ pub fn router(state: AppState) -> Router {
     let operator = Router::new()
         .route("/api/records", post(api::publish))
         .route("/api/records/{slug}", delete(api::withdraw))
+        .route("/api/decisions", post(review_api::decide))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api::require_token,
@@ -233,6 +235,7 @@ pub fn router(state: AppState) -> Router {
         .route("/indicators", get(indicators::page))
         .route("/indicators/{file}", get(indicators::file))
         .route("/api/indicators", get(indicators::json))
+        .route("/api/initiatives", get(review_api::initiatives))
         .route("/query", get(query_page::page))
         .merge(assets::routes())
         .merge(open)

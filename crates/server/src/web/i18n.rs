@@ -96,6 +96,15 @@ impl Tr {
         self.format(id, Some(&args))
     }
 
+    /// The message `id` with text arguments.
+    pub fn args(&self, id: &str, values: &[(&str, &str)]) -> String {
+        let mut args = FluentArgs::new();
+        for (name, value) in values {
+            args.set((*name).to_owned(), FluentValue::from((*value).to_owned()));
+        }
+        self.format(id, Some(&args))
+    }
+
     /// The message `id` with the number `name` set to `n` (plural forms).
     pub fn num(&self, id: &str, name: &str, n: u64) -> String {
         self.nums(id, &[(name, n)])

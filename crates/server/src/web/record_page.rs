@@ -99,6 +99,28 @@ pub struct RecordPage {
     pub origin_copy: String,
     /// Similar records from other countries.
     pub similar: Vec<HitView>,
+    /// For an initiative: its validation state and the decisions about it.
+    pub validation: Option<ValidationView>,
+}
+
+/// An initiative's validation, as its page shows it.
+pub struct ValidationView {
+    /// The derived state, labelled, with the version it is of.
+    pub state: String,
+    /// Each decision held about it.
+    pub decisions: Vec<DecisionLine>,
+}
+
+/// One decision about an initiative.
+pub struct DecisionLine {
+    /// Level, outcome, version judged and date.
+    pub text: String,
+    /// The decision record's page on this node.
+    pub href: String,
+    /// Its IRI.
+    pub iri: String,
+    /// Set when it is about an older version (or not applied): why.
+    pub not_current: Option<String>,
 }
 
 /// What the store holds about a record.
@@ -202,8 +224,80 @@ pub async fn render(
         Err(r) => return r,
     };
     let similar = similar(state, held.signed.record.iri.as_str(), lang, &labels).await;
-    let view = RecordPage::build(state, uri, lang, &held, &labels, similar);
+    let validation = validation(state, &held, lang, &labels).await;
+    let mut view = RecordPage::build(state, uri, lang, &held, &labels, similar);
+    view.validation = validation;
     page(status, lang, view.render())
+}
+
+/// The validation of an initiative (`None` for other records).
+async fn validation(
+    state: &AppState,
+    held: &Held,
+    lang: &str,
+    labels: &Labels,
+) -> Option<ValidationView> {
+    let record = &held.signed.record;
+    if !ccis_model::decision::is_initiative(record) && !record.is_withdrawn() {
+        return None;
+    }
+    let (store, config, peers) = (
+        state.store.clone(),
+        state.config.clone(),
+        state.peers.clone(),
+    );
+    let iri = record.iri.clone();
+    let derived = tokio::task::spawn_blocking(move || {
+        ccis_node::validation::derive_initiative(&store, &config, &peers, &iri)
+    })
+    .await;
+    let initiative = match derived {
+        Ok(Ok(Some(i))) => i,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the validation of an initiative could not be derived");
+            return None;
+        }
+        _ => return None,
+    };
+    let tr = Tr::new(lang);
+    let decisions = initiative
+        .decisions
+        .iter()
+        .map(|h| {
+            let d = &h.decision;
+            let date = d.ended_at.date().to_string();
+            let text = tr.args(
+                "validation-decision",
+                &[
+                    ("role", &labels.label(&d.role.iri(), lang)),
+                    ("outcome", &labels.label(&d.outcome.iri(), lang)),
+                    ("version", &d.used.version.to_string()),
+                    ("date", &date),
+                ],
+            );
+            let not_current = match &h.status {
+                ccis_model::workflow::DecisionStatus::Applies => None,
+                ccis_model::workflow::DecisionStatus::Refused(e) => Some(e.to_string()),
+                _ => Some(tr.t("validation-older")),
+            };
+            DecisionLine {
+                text,
+                href: super::local_href(state, d.iri.as_str(), lang),
+                iri: d.iri.as_str().to_owned(),
+                not_current,
+            }
+        })
+        .collect();
+    Some(ValidationView {
+        state: tr.args(
+            "validation-state",
+            &[
+                ("state", &labels.label(&initiative.state.iri(), lang)),
+                ("version", &initiative.version.to_string()),
+            ],
+        ),
+        decisions,
+    })
 }
 
 async fn similar(state: &AppState, iri: &str, lang: &str, labels: &Labels) -> Vec<HitView> {
@@ -291,6 +385,7 @@ impl RecordPage {
             formats: formats(state, record.iri.as_str(), lang),
             origin_copy: record.iri.as_str().to_owned(),
             similar,
+            validation: None,
         }
     }
 }
