@@ -10,7 +10,9 @@
 //! - [`node`]: the publishing pipeline (validate, sign, store);
 //! - [`rounds`]: harvest rounds for as long as the node runs;
 //! - [`status`]: what a node holds and how its peers behave;
-//! - [`indicators`]: the roadmap's yearly indicators, computed from the store.
+//! - [`indicators`]: the roadmap's yearly indicators, computed from the store;
+//! - [`submissions`]: initiatives proposed by project holders, kept private
+//!   until the operator accepts them.
 //!
 //! The chapter of the documentation on this layer follows.
 #![doc = include_str!("../../../docs/02-running-a-node.md")]
@@ -26,3 +28,4 @@ pub mod node_description;
 pub mod peer_file;
 pub mod rounds;
 pub mod status;
+pub mod submissions;
