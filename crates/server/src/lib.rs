@@ -22,6 +22,7 @@ mod query_page;
 mod resources;
 mod service;
 mod sparql;
+pub mod submit;
 pub mod web;
 mod worker;
 
@@ -143,6 +144,8 @@ pub struct AppState {
     workers: Option<Arc<worker::Workers>>,
     /// Set when the node shuts down: running queries stop.
     stop: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Where public submissions go, and how many each client sent.
+    intake: Arc<submit::Intake>,
 }
 
 impl AppState {
@@ -157,7 +160,11 @@ impl AppState {
                 options.max_result_bytes,
             ))
         });
+        let intake = Arc::new(submit::Intake::new(
+            ccis_node::submissions::SubmissionStore::new(node.dir.submissions()),
+        ));
         Self {
+            intake,
             config: Arc::new(node.config.clone()),
             store: node.store.clone(),
             services: PeerServices::new(peers, options.query_timeout),
@@ -234,6 +241,8 @@ pub fn router(state: AppState) -> Router {
         .route("/indicators/{file}", get(indicators::file))
         .route("/api/indicators", get(indicators::json))
         .route("/query", get(query_page::page))
+        .route("/submit", get(submit::form).post(submit::post_form))
+        .route("/api/submissions", post(submit::api))
         .merge(assets::routes())
         .merge(open)
         .merge(operator)
@@ -313,6 +322,7 @@ impl NodeServer {
         };
         // Caught up with the store before the first request.
         let search = node.search_index()?;
+        expire_submissions(&node);
         let mut connections = options.connections.clone();
         connections.max_connections = connections
             .max_connections
@@ -387,6 +397,22 @@ impl NodeServer {
         }
         tracing::info!("stopped");
         served.map_err(ServerError::Serve)
+    }
+}
+
+/// Deletes the submissions older than `[submissions] expire_days` (logged;
+/// a failure is logged too and does not keep the node from serving).
+fn expire_submissions(node: &Node) {
+    let store = ccis_node::submissions::SubmissionStore::new(node.dir.submissions());
+    match store.expire(
+        node.config.submissions.expire_days,
+        time::OffsetDateTime::now_utc(),
+    ) {
+        Ok(expired) if !expired.is_empty() => {
+            tracing::info!(count = expired.len(), "expired submissions deleted");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot expire submissions"),
     }
 }
 
