@@ -25,6 +25,7 @@ pub use ccis_integrity::{export, keys, peers, proof, shape_plan, shapes, signed,
 pub use ccis_model::{canon, clock, ids, rdf_input, record, vocab};
 pub use ccis_node::{
     atomic_file, config, dir_lock, key_admin, node, node_description, peer_file, status,
+    submissions,
 };
 pub use ccis_search as search;
 pub use ccis_server as server;
