@@ -1,10 +1,11 @@
-//! The `ccis` command line: one function per command; `peer`, `node`, `key`
-//! and `publish` in modules of their own.
+//! The `ccis` command line: one function per command; `peer`, `node`, `key`,
+//! `publish` and `submission` in modules of their own.
 
 mod key;
 mod peer;
 mod publish;
 mod review;
+mod submission;
 
 use crate::demo;
 use crate::export;
@@ -253,6 +254,13 @@ pub enum Command {
         #[command(subcommand)]
         command: key::KeyCommand,
     },
+    /// The initiatives proposed through /submit: list, show, erase the
+    /// submitter's contact, accept (publish as this node's record) or reject.
+    Submission {
+        /// What to do with the submissions.
+        #[command(subcommand)]
+        command: submission::SubmissionCommand,
+    },
     /// Run the five sample nodes on 127.0.0.1: publish, serve, harvest each other, show the result.
     Demo {
         /// Where to create the nodes (default: a new temporary directory).
@@ -348,6 +356,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Peer { command } => peer::run(command, out),
         Command::Node { command } => peer::run_node(command, out),
         Command::Key { command } => key::run(command, out),
+        Command::Submission { command } => submission::run(command, out),
     }
 }
 

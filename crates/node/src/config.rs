@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 pub const CONFIG_FILE: &str = "ccis.toml";
 /// Directory of the embedded store.
 pub const STORE_DIR: &str = "store";
+/// Directory of the submissions waiting for the operator (never served).
+pub const SUBMISSIONS_DIR: &str = "submissions";
 
 /// `ccis.toml`: who the node is and which keys it signs with.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -44,6 +46,45 @@ pub struct NodeConfig {
     /// Settings of harvesting (`ccis harvest`, and `ccis serve` every interval).
     #[serde(default)]
     pub harvest: ccis_harvest::HarvestConfig,
+    /// Public submissions of initiatives (`/submit`, `/api/submissions`).
+    #[serde(default, skip_serializing_if = "SubmissionsConfig::is_default")]
+    pub submissions: SubmissionsConfig,
+}
+
+/// `[submissions]` in `ccis.toml`: proposals of initiatives by project
+/// holders, kept private in `submissions/` until the operator accepts them
+/// (docs/12-validation.md, "Submissions").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubmissionsConfig {
+    /// Whether `/submit` and `/api/submissions` take proposals (default true).
+    pub enabled: bool,
+    /// Largest submission body, in bytes (default 64 KiB); more is refused with 413.
+    pub max_bytes: usize,
+    /// Submissions one client (IP address) may send per hour (default 10);
+    /// more are refused with 429 and `Retry-After`.
+    pub per_client_per_hour: u32,
+    /// Days after which a submission not accepted is deleted (default 90);
+    /// checked when submissions are listed or accepted and when `ccis serve` starts.
+    pub expire_days: u64,
+}
+
+impl Default for SubmissionsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_bytes: 64 * 1024,
+            per_client_per_hour: 10,
+            expire_days: 90,
+        }
+    }
+}
+
+impl SubmissionsConfig {
+    /// Whether every setting has its default (then `ccis.toml` leaves the section out).
+    pub fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 /// `[server]` in `ccis.toml`. Every limit here has a default; docs/06-sparql.md
@@ -322,5 +363,10 @@ impl NodeDir {
     /// The search index directory.
     pub fn index(&self) -> PathBuf {
         self.root.join(ccis_search::INDEX_DIR)
+    }
+
+    /// The directory of pending submissions, one JSON file each.
+    pub fn submissions(&self) -> PathBuf {
+        self.root.join(SUBMISSIONS_DIR)
     }
 }

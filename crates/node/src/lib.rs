@@ -11,6 +11,8 @@
 //! - [`rounds`]: harvest rounds for as long as the node runs;
 //! - [`status`]: what a node holds and how its peers behave;
 //! - [`indicators`]: the roadmap's yearly indicators, computed from the store;
+//! - [`submissions`]: initiatives proposed by project holders, kept private
+//!   until the operator accepts them;
 //! - [`validation`]: the validation workflow (initiatives' derived states,
 //!   the decisions this node signs), with the operator [`audit`] log.
 //!
@@ -29,4 +31,5 @@ pub mod node_description;
 pub mod peer_file;
 pub mod rounds;
 pub mod status;
+pub mod submissions;
 pub mod validation;

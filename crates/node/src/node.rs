@@ -307,6 +307,7 @@ impl Node {
                 ..Default::default()
             },
             harvest: Default::default(),
+            submissions: Default::default(),
         };
         config.check()?;
         keys::write_secret_key(&dir.join("secret.key"), &key)?;
@@ -385,6 +386,12 @@ impl Node {
     /// The signing key's did:key verification method.
     pub fn verification_method(&self) -> String {
         self.signer.verification_method().to_owned()
+    }
+
+    /// The node's SHACL shapes, compiled once (cheap to clone), with
+    /// messages in the operator's language.
+    pub fn shape_validator(&self) -> Result<ShapeValidator, NodeError> {
+        self.validator().cloned()
     }
 
     fn validator(&self) -> Result<&ShapeValidator, NodeError> {

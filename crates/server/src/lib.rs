@@ -23,6 +23,7 @@ mod resources;
 mod review_api;
 mod service;
 mod sparql;
+pub mod submit;
 pub mod web;
 mod worker;
 
@@ -144,6 +145,8 @@ pub struct AppState {
     workers: Option<Arc<worker::Workers>>,
     /// Set when the node shuts down: running queries stop.
     stop: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Where public submissions go, and how many each client sent.
+    intake: Arc<submit::Intake>,
 }
 
 impl AppState {
@@ -158,7 +161,11 @@ impl AppState {
                 options.max_result_bytes,
             ))
         });
+        let intake = Arc::new(submit::Intake::new(
+            ccis_node::submissions::SubmissionStore::new(node.dir.submissions()),
+        ));
         Self {
+            intake,
             config: Arc::new(node.config.clone()),
             store: node.store.clone(),
             services: PeerServices::new(peers, options.query_timeout),
@@ -237,6 +244,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/indicators", get(indicators::json))
         .route("/api/initiatives", get(review_api::initiatives))
         .route("/query", get(query_page::page))
+        .route("/submit", get(submit::form).post(submit::post_form))
+        .route("/api/submissions", post(submit::api))
         .merge(assets::routes())
         .merge(open)
         .merge(operator)
@@ -316,6 +325,7 @@ impl NodeServer {
         };
         // Caught up with the store before the first request.
         let search = node.search_index()?;
+        expire_submissions(&node);
         let mut connections = options.connections.clone();
         connections.max_connections = connections
             .max_connections
@@ -390,6 +400,22 @@ impl NodeServer {
         }
         tracing::info!("stopped");
         served.map_err(ServerError::Serve)
+    }
+}
+
+/// Deletes the submissions older than `[submissions] expire_days` (logged;
+/// a failure is logged too and does not keep the node from serving).
+fn expire_submissions(node: &Node) {
+    let store = ccis_node::submissions::SubmissionStore::new(node.dir.submissions());
+    match store.expire(
+        node.config.submissions.expire_days,
+        time::OffsetDateTime::now_utc(),
+    ) {
+        Ok(expired) if !expired.is_empty() => {
+            tracing::info!(count = expired.len(), "expired submissions deleted");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot expire submissions"),
     }
 }
 

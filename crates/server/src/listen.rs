@@ -87,9 +87,9 @@ pub async fn serve_on(
             },
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of files or a connection reset before accept: wait, go on.
                     tracing::warn!(error = %e, "cannot accept a connection");
@@ -101,6 +101,7 @@ pub async fn serve_on(
         };
         let task = connection(
             stream,
+            peer,
             app.clone(),
             limits.clone(),
             stopping.clone(),
@@ -123,6 +124,7 @@ pub async fn serve_on(
 /// One connection, until it ends, idles out or the server stops.
 async fn connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     app: Router,
     limits: Arc<Connections>,
     mut stopping: watch::Receiver<bool>,
@@ -140,7 +142,11 @@ async fn connection(
         let app = app.clone();
         let busy = InFlight::new(in_service.clone());
         // A request body that stalls for the idle timeout is abandoned.
-        let request = request.map(|body| Body::new(TimeoutBody::new(stall, body)));
+        let mut request = request.map(|body| Body::new(TimeoutBody::new(stall, body)));
+        // The peer's address, for limits per client (`/api/submissions`).
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         async move {
             let response = app.oneshot(request).await;
             drop(busy);
