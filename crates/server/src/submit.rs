@@ -117,7 +117,32 @@ enum Refusal {
     Internal(String),
 }
 
+/// A refusal answered before the request body was read: the connection is
+/// closed after the answer (`Connection: close`), so that no client sends
+/// its next request on a connection that still carries the unread body.
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 impl Refusal {
+    /// Whether the refusal comes before the body was read through.
+    fn leaves_body_unread(&self) -> bool {
+        matches!(
+            self,
+            Refusal::Disabled | Refusal::TooMany(_) | Refusal::TooLarge(_)
+        )
+    }
+
+    /// The answer to an API client.
+    fn response(self) -> Response {
+        let unread = self.leaves_body_unread();
+        let response = self.problem().into_response();
+        if unread { closing(response) } else { response }
+    }
+
     fn problem(self) -> Problem {
         match self {
             Refusal::Disabled => Problem::not_found("this node takes no submissions"),
@@ -275,7 +300,7 @@ async fn store(
 pub async fn api(State(state): State<AppState>, request: Request) -> Response {
     match api_submission(&state, request).await {
         Ok(id) => (StatusCode::ACCEPTED, axum::Json(json!({ "id": id }))).into_response(),
-        Err(refusal) => refusal.problem().into_response(),
+        Err(refusal) => refusal.response(),
     }
 }
 
@@ -534,7 +559,7 @@ async fn render(state: &AppState, uri: &Uri, headers: &HeaderMap, shown: Shown<'
 /// `GET /submit`: the form.
 pub async fn form(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     if !state.config.submissions.enabled {
-        return Refusal::Disabled.problem().into_response();
+        return Refusal::Disabled.response();
     }
     render(
         &state,
@@ -561,15 +586,15 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            return response;
+            return closing(response);
         }
         Err(Refusal::TooLarge(limit)) => {
             let kib = u64::try_from(limit / 1024).unwrap_or(u64::MAX);
             let alert = tr.num("submit-too-large", "kib", kib);
             let shown = Shown::form(StatusCode::PAYLOAD_TOO_LARGE, alert);
-            return render(&state, &uri, &headers, shown).await;
+            return closing(render(&state, &uri, &headers, shown).await);
         }
-        Err(other) => return other.problem().into_response(),
+        Err(other) => return other.response(),
     };
     let proposal = Proposal::from_pairs(
         form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())),
@@ -597,7 +622,7 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
             )
             .await;
         }
-        Err(other) => return other.problem().into_response(),
+        Err(other) => return other.response(),
     };
     render(&state, &uri, &headers, shown).await
 }
