@@ -5,23 +5,10 @@
 
 mod common;
 
-use common::{ccis, ccis_bin};
+use common::{ccis, ccis_bin, free_port, s};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// A port free on 127.0.0.1 right now (for a node whose base URL must name it).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A node made by `ccis init` whose base URL is a free loopback address.
 struct TestNode {

@@ -37,6 +37,25 @@ const ALL_PASSED: [&str; 8] = [
     "scaling-transfer=passed",
 ];
 
+/// `ccis review decide` of `iri` on the node in `dir`, validated, by `operator`.
+fn decide(dir: &str, iri: &str, operator: &str, assess: &[&str]) -> (bool, String, String) {
+    let mut args = vec![
+        "review",
+        "decide",
+        "--dir",
+        dir,
+        iri,
+        "--outcome",
+        "validated",
+        "--rationale",
+        "Meets the criteria.",
+        "--operator",
+        operator,
+    ];
+    args.extend_from_slice(assess);
+    ccis(&args)
+}
+
 #[test]
 fn review_queue_four_eyes_checklist_and_a_signed_decision() {
     let tmp = tempfile::tempdir().unwrap();
@@ -63,34 +82,18 @@ fn review_queue_four_eyes_checklist_and_a_signed_decision() {
         "{out}"
     );
 
-    let decide = |operator: &str, assess: &[&str]| {
-        let mut args = vec![
-            "review",
-            "decide",
-            "--dir",
-            d,
-            iri,
-            "--outcome",
-            "validated",
-            "--rationale",
-            "Meets the criteria.",
-            "--operator",
-            operator,
-        ];
-        args.extend_from_slice(assess);
-        ccis(&args)
-    };
-    let (ok, _, err) = decide("alice", &ALL_PASSED);
+    let by = |operator: &str, assess: &[&str]| decide(d, iri, operator, assess);
+    let (ok, _, err) = by("alice", &ALL_PASSED);
     assert!(
         !ok && err.contains("four eyes") && err.contains("alice"),
         "{err}"
     );
-    let (ok, _, err) = decide("bob", &ALL_PASSED[..6]);
+    let (ok, _, err) = by("bob", &ALL_PASSED[..6]);
     assert!(
         !ok && err.contains("not assessed: scaling-transfer"),
         "{err}"
     );
-    let (ok, out, err) = decide("bob", &ALL_PASSED);
+    let (ok, out, err) = by("bob", &ALL_PASSED);
     assert!(ok, "{err}");
     assert!(
         out.contains(
@@ -120,7 +123,7 @@ fn review_queue_four_eyes_checklist_and_a_signed_decision() {
         "{audit}"
     );
     // A second national decision on the same version is refused with the state.
-    let (ok, _, err) = decide("carol", &ALL_PASSED);
+    let (ok, _, err) = by("carol", &ALL_PASSED);
     assert!(
         !ok && err.contains("state nationally-validated") && err.contains("allowed:"),
         "{err}"
@@ -147,21 +150,7 @@ fn a_european_node_decides_at_eu_level_and_not_before_the_national_node() {
     assert!(ok, "{err}");
     let iri = "https://eu.example.org/records/bottle-deposit";
     // A regional initiative waits for its national validation first.
-    let mut args = vec![
-        "review",
-        "decide",
-        "--dir",
-        d,
-        iri,
-        "--outcome",
-        "validated",
-        "--rationale",
-        "Fine.",
-        "--operator",
-        "carol",
-    ];
-    args.extend_from_slice(&ALL_PASSED);
-    let (ok, _, err) = ccis(&args);
+    let (ok, _, err) = decide(d, iri, "carol", &ALL_PASSED);
     assert!(
         !ok && err.contains("EU review") && err.contains("state submitted"),
         "{err}"

@@ -9,22 +9,10 @@
 
 mod common;
 
-use common::{ccis, ccis_bin};
+use common::{ccis, ccis_bin, free_port, s};
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A node made by `ccis init` on a free loopback address, its
 /// `[submissions]` set by `configure`.

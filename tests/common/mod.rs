@@ -66,6 +66,20 @@ pub fn init_node(dir: &Path, id: &str, country: &str, base_url: &str, extra: &[&
     out
 }
 
+/// A path as the `&str` command arguments take.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// A port free on 127.0.0.1 right now (for a node whose base URL must name it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Runs `ccis` in a working directory.
 pub fn ccis_in(cwd: &Path, args: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(ccis_bin())
