@@ -5,10 +5,8 @@
 
 mod common;
 
-use common::{ccis, ccis_bin, free_port, s};
-use std::io::BufRead;
+use common::{Served, ccis, free_port, s};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 /// A node made by `ccis init` whose base URL is a free loopback address.
 struct TestNode {
@@ -56,18 +54,7 @@ impl TestNode {
 
     /// `ccis serve` of this node, on its base URL.
     fn serve(&self) -> Served {
-        let mut child = Command::new(ccis_bin())
-            .args(["serve", "--dir", s(&self.dir)])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), format!("listening on {}", self.url));
-        Served { child }
+        common::serve_at(&self.dir, &self.url)
     }
 
     fn public_keys(&self) -> Vec<String> {
@@ -91,17 +78,6 @@ impl TestNode {
 }
 
 /// A running `ccis serve`, stopped when dropped.
-struct Served {
-    child: Child,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 const GUIDE: &str = r#"@prefix ccis: <https://w3id.org/ccis/ns#> .
 @prefix dct: <http://purl.org/dc/terms/> .
 @prefix country: <http://publications.europa.eu/resource/authority/country/> .

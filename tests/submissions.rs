@@ -9,10 +9,8 @@
 
 mod common;
 
-use common::{ccis, ccis_bin, free_port, s};
-use std::io::BufRead;
+use common::{Served, ccis, free_port, s};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 
 /// A node made by `ccis init` on a free loopback address, its
 /// `[submissions]` set by `configure`.
@@ -40,18 +38,7 @@ impl TestNode {
 
     /// `ccis serve` of this node, on its base URL.
     fn serve(&self) -> Served {
-        let mut child = Command::new(ccis_bin())
-            .args(["serve", "--dir", s(&self.dir)])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), format!("listening on {}", self.url));
-        Served { child }
+        common::serve_at(&self.dir, &self.url)
     }
 
     /// `ccis ARGS… --dir DIR`, which must succeed; its output.
@@ -73,17 +60,6 @@ impl TestNode {
 }
 
 /// A running `ccis serve`, stopped when dropped.
-struct Served {
-    child: Child,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A complete proposal as JSON, titled `title`, from `email`.
 fn proposal(title: &str, email: &str) -> serde_json::Value {
     serde_json::json!({

@@ -80,6 +80,37 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A `ccis serve` process, killed when dropped.
+pub struct Served {
+    /// The process.
+    pub child: std::process::Child,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `ccis serve --dir DIR` on the node's own base URL `url`, once it says it
+/// listens there.
+pub fn serve_at(dir: &Path, url: &str) -> Served {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(ccis_bin())
+        .args(["serve", "--dir", s(dir)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), format!("listening on {url}"));
+    Served { child }
+}
+
 /// Runs `ccis` in a working directory.
 pub fn ccis_in(cwd: &Path, args: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(ccis_bin())

@@ -201,18 +201,7 @@ impl Node {
 
     /// Every initiative held (own and harvested), with its derived state, by IRI.
     pub fn initiatives(&self) -> Result<Vec<InitiativeState>, NodeError> {
-        let iris = self
-            .store
-            .initiatives()
-            .map_err(store_err("cannot list the initiatives"))?;
-        let peers = self.peers_for_workflow()?;
-        let mut out = Vec::with_capacity(iris.len());
-        for iri in iris {
-            if let Some(state) = derive_initiative(&self.store, &self.config, &peers, &iri)? {
-                out.push(state);
-            }
-        }
-        Ok(out)
+        derive_initiatives(&self.store, &self.config, &self.peers_for_workflow()?)
     }
 
     /// One initiative with its derived state and the decisions held about it.
@@ -396,6 +385,25 @@ impl Node {
         }
         Ok(Peers::load_for_node(&self.dir.root)?)
     }
+}
+
+/// Every initiative held in `store` (own and harvested), with its derived
+/// state, by IRI; see [`derive_initiative`].
+pub fn derive_initiatives(
+    store: &NodeStore,
+    config: &NodeConfig,
+    peers: &Peers,
+) -> Result<Vec<InitiativeState>, NodeError> {
+    let iris = store
+        .initiatives()
+        .map_err(store_err("cannot list the initiatives"))?;
+    let mut out = Vec::with_capacity(iris.len());
+    for iri in iris {
+        if let Some(state) = derive_initiative(store, config, peers, &iri)? {
+            out.push(state);
+        }
+    }
+    Ok(out)
 }
 
 /// An initiative held in `store`, with its state derived from the decisions

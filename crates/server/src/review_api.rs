@@ -53,14 +53,17 @@ pub fn initiative_json(i: &InitiativeState) -> Value {
     })
 }
 
-/// `GET /api/initiatives`: every initiative held, with its derived state.
+/// `GET /api/initiatives`: every initiative held, with its derived state,
+/// read from the store without waiting for the operator's writes.
 pub async fn initiatives(State(state): State<AppState>) -> Response {
-    let node = state.node.clone();
+    let (store, config, peers) = (
+        state.store.clone(),
+        state.config.clone(),
+        state.peers.clone(),
+    );
     let listed = tokio::task::spawn_blocking(move || {
-        let node = node
-            .lock()
-            .map_err(|_| "a writer panicked; restart the node".to_owned())?;
-        node.initiatives().map_err(|e| e.to_string())
+        ccis_node::validation::derive_initiatives(&store, &config, &peers)
+            .map_err(|e| e.to_string())
     })
     .await;
     match listed {
