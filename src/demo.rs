@@ -133,6 +133,7 @@ fn validate_sample(node: &Node, slug: &str) -> anyhow::Result<()> {
         .map(|c| (c.to_owned(), CriterionOutcome::Passed, Texts::new()))
         .collect(),
         operator: "demo-validator".into(),
+        version: None,
     };
     node.decide(&request)
         .with_context(|| format!("the sample decision about {slug}"))?;

@@ -1,6 +1,7 @@
 //! The `ccis` command line: one function per command; `peer`, `node`, `key`,
-//! `publish` and `submission` in modules of their own.
+//! `publish`, `review`, `submission` and `account` in modules of their own.
 
+mod account;
 mod key;
 mod peer;
 mod publish;
@@ -254,6 +255,12 @@ pub enum Command {
         #[command(subcommand)]
         command: key::KeyCommand,
     },
+    /// The operator accounts of the validators' pages (/review): add, list, remove.
+    Account {
+        /// What to do with the accounts.
+        #[command(subcommand)]
+        command: account::AccountCommand,
+    },
     /// The initiatives proposed through /submit: list, show, erase the
     /// submitter's contact, accept (publish as this node's record) or reject.
     Submission {
@@ -357,6 +364,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Node { command } => peer::run_node(command, out),
         Command::Key { command } => key::run(command, out),
         Command::Submission { command } => submission::run(command, out),
+        Command::Account { command } => account::run(command, out),
     }
 }
 

@@ -116,6 +116,7 @@ pub(super) fn run(command: ReviewCommand, out: &mut impl Write) -> anyhow::Resul
                     .map(|a| parse_assessment(a, &lang))
                     .collect::<anyhow::Result<_>>()?,
                 operator,
+                version: None,
             };
             let (published, after) = node.decide(&request)?;
             writeln!(

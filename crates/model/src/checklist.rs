@@ -69,6 +69,14 @@ pub struct Criterion {
 }
 
 impl Checklist {
+    /// Its short name: the file name without `.ttl` (`sim`, `csess`).
+    pub fn name(&self) -> &str {
+        std::path::Path::new(&self.file)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(&self.file)
+    }
+
     /// The criterion with this IRI.
     pub fn criterion(&self, iri: &str) -> Option<&Criterion> {
         self.criteria.iter().find(|c| c.iri == iri)

@@ -6,7 +6,8 @@
 //! - [`ids`]: node ids and base URLs;
 //! - [`clock`]: the time, as a seam tests can set;
 //! - [`rdf_input`]: reading Turtle, N-Triples, TriG, N-Quads and JSON-LD;
-//! - [`record`]: the record model and its limits;
+//! - [`record`]: the record model and its limits; [`record_diff`]: what
+//!   changed between two versions of a record;
 //! - [`canon`]: bounded RDFC-1.0 canonicalization;
 //! - [`workflow`]: the validation workflow's states, its one transition
 //!   function, and the state derived from signed decisions;
@@ -24,5 +25,6 @@ pub mod decision;
 pub mod ids;
 pub mod rdf_input;
 pub mod record;
+pub mod record_diff;
 pub mod vocab;
 pub mod workflow;

@@ -49,6 +49,46 @@ pub struct NodeConfig {
     /// Public submissions of initiatives (`/submit`, `/api/submissions`).
     #[serde(default, skip_serializing_if = "SubmissionsConfig::is_default")]
     pub submissions: SubmissionsConfig,
+    /// The validators' pages (`/review`): sessions and logins.
+    #[serde(default, skip_serializing_if = "ReviewConfig::is_default")]
+    pub review: ReviewConfig,
+}
+
+/// `[review]` in `ccis.toml`: sessions and logins of the validators' pages
+/// (docs/13-validators.md). Accounts are in `accounts.toml` (`ccis account`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewConfig {
+    /// Seconds without a request after which a session ends (default 1800).
+    pub session_idle_secs: u64,
+    /// Seconds after login after which a session ends whatever its use (default 43200).
+    pub session_max_secs: u64,
+    /// Sessions held at once, logged in or not (default 1000); the oldest go first.
+    pub max_sessions: usize,
+    /// Failed logins allowed per client address, and per account name,
+    /// within `login_window_secs` (default 5); more are refused with 429.
+    pub max_login_failures: u32,
+    /// The window of `max_login_failures`, in seconds (default 900).
+    pub login_window_secs: u64,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_secs: 1800,
+            session_max_secs: 12 * 3600,
+            max_sessions: 1000,
+            max_login_failures: 5,
+            login_window_secs: 900,
+        }
+    }
+}
+
+impl ReviewConfig {
+    /// Whether every setting has its default (then `ccis.toml` leaves the section out).
+    pub fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 /// `[submissions]` in `ccis.toml`: proposals of initiatives by project

@@ -14,12 +14,14 @@
 //! - [`submissions`]: initiatives proposed by project holders, kept private
 //!   until the operator accepts them;
 //! - [`validation`]: the validation workflow (initiatives' derived states,
-//!   the decisions this node signs), with the operator [`audit`] log.
+//!   the decisions this node signs), with the operator [`audit`] log and
+//!   the operator [`accounts`] of the validators' pages.
 //!
 //! The chapter of the documentation on this layer follows.
 #![doc = include_str!("../../../docs/02-running-a-node.md")]
 #![deny(missing_docs)]
 
+pub mod accounts;
 pub mod atomic_file;
 pub mod audit;
 pub mod config;

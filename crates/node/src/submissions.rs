@@ -335,7 +335,8 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
+    /// An error of `field` (`code`: `required`, `invalid`, `too-long`…).
+    pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
         Self {
             field: field.to_owned(),
             code: code.to_owned(),
@@ -516,8 +517,27 @@ impl Proposal {
     }
 
     /// The initiative record at `iri`, its countries the node's `country_iri`:
-    /// every required field there and well formed, or what is not.
+    /// every required field there and well formed, the submitter's contact
+    /// included, or what is not.
     pub fn record(&self, iri: &NamedNode, country_iri: &str) -> Result<Record, Vec<FieldError>> {
+        self.build(iri, country_iri, true)
+    }
+
+    /// [`Proposal::record`] for an operator's own initiative: no contact.
+    pub fn operator_record(
+        &self,
+        iri: &NamedNode,
+        country_iri: &str,
+    ) -> Result<Record, Vec<FieldError>> {
+        self.build(iri, country_iri, false)
+    }
+
+    fn build(
+        &self,
+        iri: &NamedNode,
+        country_iri: &str,
+        with_contact: bool,
+    ) -> Result<Record, Vec<FieldError>> {
         let mut errors = Vec::new();
         let language = self.get("language").to_ascii_lowercase();
         let language_iri = if language.is_empty() {
@@ -648,7 +668,7 @@ impl Proposal {
         if let Err(e) = self.slug() {
             errors.push(e);
         }
-        if let Err(e) = self.contact() {
+        if with_contact && let Err(e) = self.contact() {
             errors.extend(e);
         }
         if errors.is_empty() {

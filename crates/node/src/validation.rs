@@ -95,6 +95,9 @@ pub struct DecisionRequest {
     pub assessments: Vec<(String, CriterionOutcome, Texts)>,
     /// Who decides (an operator name, for the four-eyes rule and the audit log).
     pub operator: String,
+    /// The version the validator reviewed, if known: the decision is refused
+    /// when the initiative has a newer one since.
+    pub version: Option<u64>,
 }
 
 /// Why a decision is not signed, or the workflow cannot be read.
@@ -171,6 +174,18 @@ pub enum ValidationError {
     /// No operator named.
     #[error("a decision names the operator who takes it (four eyes, audit log)")]
     NoOperator,
+    /// The initiative changed since the validator reviewed it.
+    #[error(
+        "<{initiative}> is at version {current} now, not version {reviewed} as reviewed: review the new version"
+    )]
+    VersionChanged {
+        /// The initiative.
+        initiative: String,
+        /// The version reviewed.
+        reviewed: u64,
+        /// Its current version.
+        current: u64,
+    },
     /// The checklists cannot be read.
     #[error(transparent)]
     Checklist(#[from] ChecklistError),
@@ -234,6 +249,16 @@ impl Node {
             return Err(ValidationError::NoRationale.into());
         }
         let current = self.initiative(&request.initiative)?;
+        if let Some(reviewed) = request.version
+            && reviewed != current.version
+        {
+            return Err(ValidationError::VersionChanged {
+                initiative: current.iri.clone(),
+                reviewed,
+                current: current.version,
+            }
+            .into());
+        }
         let role = self.validator_role();
         if role == Role::National && !current.country.eq_ignore_ascii_case(&self.config.country) {
             return Err(ValidationError::OtherCountry {

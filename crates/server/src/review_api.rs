@@ -89,6 +89,9 @@ struct DecisionBody {
     /// By criterion (IRI or local name).
     assessments: BTreeMap<String, AssessmentBody>,
     operator: String,
+    /// The version reviewed: refused (409) if the initiative has a newer one.
+    #[serde(default)]
+    version: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +183,7 @@ fn request_of(body: DecisionBody) -> Result<DecisionRequest, String> {
         checklist: body.checklist,
         assessments,
         operator: body.operator,
+        version: body.version,
     })
 }
 
@@ -194,6 +198,11 @@ fn decision_problem(e: &NodeError) -> Problem {
                 }))
         }
         NodeError::Validation(ValidationError::NotHeld(_)) => Problem::not_found(e.to_string()),
+        NodeError::Validation(ValidationError::VersionChanged { current, .. }) => {
+            Problem::new(StatusCode::CONFLICT, "version-changed", e.to_string())
+                .titled("The initiative changed since it was reviewed")
+                .with("version", json!(current))
+        }
         NodeError::Validation(
             ValidationError::FourEyes { .. }
             | ValidationError::OtherCountry { .. }
