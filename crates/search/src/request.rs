@@ -48,6 +48,10 @@ pub struct SearchRequest {
     pub per_page: usize,
     /// Order.
     pub sort: Sort,
+    /// When set, only these records (by IRI): how a filter the index does
+    /// not hold narrows a search (the validation state of initiatives,
+    /// derived from signed decisions, on the search page).
+    pub within: Option<Vec<String>>,
 }
 
 impl SearchRequest {
@@ -75,6 +79,12 @@ impl SearchRequest {
     /// Ordered by `sort`.
     pub fn sorted(mut self, sort: Sort) -> Self {
         self.sort = sort;
+        self
+    }
+
+    /// Only among the records `iris`.
+    pub fn within(mut self, iris: Vec<String>) -> Self {
+        self.within = Some(iris);
         self
     }
 

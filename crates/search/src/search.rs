@@ -11,7 +11,7 @@ use crate::{Index, SearchError, analysis};
 use std::collections::{BTreeMap, HashSet};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
@@ -28,21 +28,14 @@ impl Index {
         let f = &self.fields;
         let text = text_query(f, &request.words());
         let selections = request.selections();
-        let mut hits_query = base_clauses(f, text.as_deref());
-        for (facet, values) in Facet::ALL.iter().zip(&selections) {
-            if !values.is_empty() {
-                let filter = any_of(f.facets[facet.index()], values);
-                hits_query.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
-            }
-        }
-        let hits_query = BooleanQuery::new(hits_query);
+        let hits_query = BooleanQuery::new(selected_clauses(f, text.as_deref(), request));
         let (page, per_page) = (request.effective_page(), request.effective_per_page());
         let offset = (page - 1) * per_page;
         let by_date = request.sort == Sort::Newest || text.is_none();
         let (total, found) = top(&searcher, &hits_query, offset, per_page, by_date)?;
         let counts = searcher
             .search(
-                &BooleanQuery::new(base_clauses(f, text.as_deref())),
+                &BooleanQuery::new(within_clauses(f, text.as_deref(), request)),
                 &FacetCollector {
                     selected: selections.clone(),
                 },
@@ -60,6 +53,19 @@ impl Index {
             facets: facet_counts(counts, &selections),
             position: self.position(),
         })
+    }
+
+    /// How many records `request` finds (its page and order aside).
+    pub fn count(&self, request: &SearchRequest) -> Result<u64, SearchError> {
+        let f = &self.fields;
+        let text = text_query(f, &request.words());
+        let query = BooleanQuery::new(selected_clauses(f, text.as_deref(), request));
+        let n = self
+            .reader
+            .searcher()
+            .search(&query, &Count)
+            .map_err(SearchError::Search)?;
+        Ok(n as u64)
     }
 
     /// Records like `record` from other countries (none of its
@@ -209,6 +215,29 @@ fn base_clauses(f: &Fields, text: Option<&dyn Query>) -> Vec<Clause> {
         None => Box::new(AllQuery),
     };
     vec![(Occur::Must, matching), (Occur::MustNot, withdrawn(f))]
+}
+
+/// The text, not withdrawn, within the request's records if it names them.
+fn within_clauses(f: &Fields, text: Option<&dyn Query>, request: &SearchRequest) -> Vec<Clause> {
+    let mut clauses = base_clauses(f, text);
+    if let Some(iris) = &request.within {
+        let terms = iris.iter().map(|i| Term::from_field_text(f.iri, i));
+        let filter: Box<dyn Query> = Box::new(TermSetQuery::new(terms));
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
+    }
+    clauses
+}
+
+/// [`within_clauses`] and every facet selection.
+fn selected_clauses(f: &Fields, text: Option<&dyn Query>, request: &SearchRequest) -> Vec<Clause> {
+    let mut clauses = within_clauses(f, text, request);
+    for (facet, values) in Facet::ALL.iter().zip(&request.selections()) {
+        if !values.is_empty() {
+            let filter = any_of(f.facets[facet.index()], values);
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
+        }
+    }
+    clauses
 }
 
 fn withdrawn(f: &Fields) -> Box<dyn Query> {

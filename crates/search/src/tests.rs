@@ -250,6 +250,44 @@ fn facets_or_within_and_across_with_disjunctive_counts() {
 }
 
 #[test]
+fn a_search_within_records_narrows_results_facet_counts_and_counts() {
+    let f = fixture(four_tools());
+    let iri = |slug: &str| {
+        let r = search(&f.index, SearchRequest::new(""));
+        r.hits
+            .iter()
+            .find(|h| h.iri.ends_with(&format!("/{slug}")))
+            .unwrap()
+            .iri
+            .clone()
+    };
+    let (a, d) = (iri("a"), iri("d"));
+    let within =
+        SearchRequest::new("").within(vec![a.clone(), d.clone(), "https://x.example/none".into()]);
+    let r = search(&f.index, within.clone());
+    assert_eq!(iris(&r), ["a", "d"]);
+    let stages = r.facet(Facet::Stage).unwrap();
+    assert_eq!(stages.count(&format!("{CCIS}stage-emergence")), 2);
+    assert_eq!(stages.count(&format!("{CCIS}stage-scaling")), 0);
+    assert_eq!(f.index.count(&within).unwrap(), 2);
+    let employment = format!("{CCIS}theme-employment");
+    let narrowed = within.select(Facet::Country, format!("{COUNTRY}LVA"));
+    assert_eq!(f.index.count(&narrowed).unwrap(), 1);
+    assert_eq!(
+        f.index
+            .count(&SearchRequest::new("").select(Facet::Theme, &employment))
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        f.index
+            .count(&SearchRequest::new("").within(Vec::new()))
+            .unwrap(),
+        0
+    );
+}
+
+#[test]
 fn a_value_nothing_has_selects_nothing_and_is_still_listed() {
     let f = fixture(four_tools());
     let fra = format!("{COUNTRY}FRA");
