@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod review_site;
 
 use std::path::{Path, PathBuf};
 

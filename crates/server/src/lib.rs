@@ -20,6 +20,7 @@ pub mod prescan;
 pub mod problem;
 mod query_page;
 mod resources;
+pub mod review;
 mod review_api;
 mod service;
 mod sparql;
@@ -147,6 +148,10 @@ pub struct AppState {
     stop: Arc<tokio::sync::watch::Sender<bool>>,
     /// Where public submissions go, and how many each client sent.
     intake: Arc<submit::Intake>,
+    /// The validators' pages: sessions and failed logins.
+    review: Arc<review::Review>,
+    /// The initiatives by validation state, for the search's validation facet.
+    validations: Arc<Mutex<Option<Arc<web::search_page::Validations>>>>,
 }
 
 impl AppState {
@@ -164,8 +169,15 @@ impl AppState {
         let intake = Arc::new(submit::Intake::new(
             ccis_node::submissions::SubmissionStore::new(node.dir.submissions()),
         ));
+        let review = Arc::new(review::Review::new(
+            node.dir.root.clone(),
+            &node.config.base_url,
+            &node.config.review,
+        ));
         Self {
             intake,
+            review,
+            validations: Arc::default(),
             config: Arc::new(node.config.clone()),
             store: node.store.clone(),
             services: PeerServices::new(peers, options.query_timeout),
@@ -246,6 +258,20 @@ pub fn router(state: AppState) -> Router {
         .route("/query", get(query_page::page))
         .route("/submit", get(submit::form).post(submit::post_form))
         .route("/api/submissions", post(submit::api))
+        .route("/review", get(review::queue))
+        .route("/review/login", get(review::login_form).post(review::login))
+        .route("/review/logout", post(review::logout))
+        .route("/review/initiative", get(review::initiative))
+        .route("/review/decide", post(review::decide))
+        .route(
+            "/review/new",
+            get(review::new_initiative).post(review::create_initiative),
+        )
+        .route("/review/submissions", get(review::submissions))
+        .route(
+            "/review/submission",
+            get(review::submission).post(review::submission_act),
+        )
         .merge(assets::routes())
         .merge(open)
         .merge(operator)

@@ -54,6 +54,11 @@ impl Intake {
         }
     }
 
+    /// Where the submissions are kept.
+    pub(crate) fn store(&self) -> &SubmissionStore {
+        &self.store
+    }
+
     /// Counts a submission of `client` at `now` if it is within `per_hour`;
     /// else the seconds until it would be.
     fn admit(&self, client: Option<IpAddr>, per_hour: u32, now: Instant) -> Result<(), u32> {
@@ -449,6 +454,18 @@ fn fields(
     proposal: &Proposal,
     errors: &[FieldError],
 ) -> Vec<FieldView> {
+    form_fields(labels, lang, proposal, errors, true)
+}
+
+/// The fields of an initiative's form, the submitter's contact only if
+/// `with_contact` (an operator's own initiative has none).
+pub(crate) fn form_fields(
+    labels: &web::labels::Labels,
+    lang: &'static str,
+    proposal: &Proposal,
+    errors: &[FieldError],
+    with_contact: bool,
+) -> Vec<FieldView> {
     let tr = crate::web::i18n::Tr::new(lang);
     let concepts = |prefix: &str, names: &[&str], chosen: &[&str]| -> Vec<OptionView> {
         names
@@ -464,6 +481,7 @@ fn fields(
             .collect()
     };
     FORM.iter()
+        .filter(|(name, _, _)| with_contact || !name.starts_with("contact_"))
         .map(|&(name, kind, required)| {
             let value = proposal.get(name);
             let options = match name {

@@ -74,8 +74,9 @@ pub struct Chrome {
 }
 
 /// The navigation entries: path and message id.
-const NAV: [(&str, &str); 6] = [
+const NAV: [(&str, &str); 7] = [
     ("/search", "nav-search"),
+    ("/submit", "nav-submit"),
     ("/indicators", "nav-indicators"),
     ("/query", "nav-sparql"),
     ("/node", "nav-node"),
@@ -96,6 +97,7 @@ impl Chrome {
         let tr = Tr::new(lang);
         let nav = NAV
             .iter()
+            .filter(|(path, _)| *path != "/submit" || state.config.submissions.enabled)
             .map(|(path, id)| NavItem {
                 href: format!("{path}?lang={lang}"),
                 label: tr.t(id),

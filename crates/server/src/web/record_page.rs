@@ -376,7 +376,7 @@ impl RecordPage {
                 .map(|(c, _)| labels.label(c.as_str(), lang))
                 .unwrap_or_default(),
             others,
-            fields: fields(&held.signed, labels, &tr),
+            fields: fields(&held.signed.record, labels, &tr),
             warnings: warnings(state, held, &tr),
             provenance: provenance(state, held, &tr),
             badge: tr.t("badge-verified"),
@@ -409,10 +409,10 @@ fn translations(titles: &BTreeMap<String, String>, uri: &Uri, lang: &'static str
 const DESCRIPTION: &str = "http://purl.org/dc/terms/description";
 
 /// The record's fields but type, titles and descriptions, in the order met.
-fn fields(signed: &SignedRecord, labels: &Labels, tr: &Tr) -> Vec<Field> {
-    let me = NamedOrBlankNode::NamedNode(signed.record.iri.clone());
+pub fn fields(record: &ccis_model::record::Record, labels: &Labels, tr: &Tr) -> Vec<Field> {
+    let me = NamedOrBlankNode::NamedNode(record.iri.clone());
     let mut out: Vec<(String, Field)> = Vec::new();
-    for t in signed.record.triples.iter().filter(|t| t.subject == me) {
+    for t in record.triples.iter().filter(|t| t.subject == me) {
         let p = t.predicate.as_str();
         if t.predicate == oxrdf::vocab::rdf::TYPE
             || t.predicate == vocab::DCT_TITLE
@@ -420,7 +420,7 @@ fn fields(signed: &SignedRecord, labels: &Labels, tr: &Tr) -> Vec<Field> {
         {
             continue;
         }
-        let value = value(signed, &t.object, labels, tr.lang);
+        let value = value(record, &t.object, labels, tr.lang);
         match out.iter_mut().find(|(q, _)| q == p) {
             Some((_, field)) => field.values.push(value),
             None => out.push((
@@ -443,7 +443,7 @@ fn field_label(predicate: &str, labels: &Labels, tr: &Tr) -> String {
     labels.label(predicate, tr.lang)
 }
 
-fn value(signed: &SignedRecord, object: &Term, labels: &Labels, lang: &str) -> Value {
+fn value(record: &ccis_model::record::Record, object: &Term, labels: &Labels, lang: &str) -> Value {
     match object {
         Term::Literal(l) => Value {
             text: l.value().to_owned(),
@@ -466,8 +466,7 @@ fn value(signed: &SignedRecord, object: &Term, labels: &Labels, lang: &str) -> V
             },
         },
         Term::BlankNode(b) => {
-            let inner: Vec<String> = signed
-                .record
+            let inner: Vec<String> = record
                 .triples
                 .iter()
                 .filter(|t| t.subject == NamedOrBlankNode::BlankNode(b.clone()))
@@ -475,7 +474,7 @@ fn value(signed: &SignedRecord, object: &Term, labels: &Labels, lang: &str) -> V
                     format!(
                         "{}: {}",
                         local_name(t.predicate.as_str()),
-                        value(signed, &t.object, labels, lang).text
+                        value(record, &t.object, labels, lang).text
                     )
                 })
                 .collect();

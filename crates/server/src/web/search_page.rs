@@ -3,8 +3,14 @@
 //!
 //! Every search is a URL: `q` (words), one parameter per facet value
 //! (`type`, `tool_type`, `country`, `theme`, `audience`, `stage`,
-//! `language`, `origin`, repeatable), `sort=relevance|date`, `page`,
-//! `lang`. Unknown parameters are ignored; nothing a browser sends errors.
+//! `language`, `origin`, repeatable), `validation` (an initiative's
+//! validation state, repeatable), `sort=relevance|date`, `page`, `lang`.
+//! Unknown parameters are ignored; nothing a browser sends errors.
+//!
+//! The validation facet is not in the index: an initiative's state is
+//! derived from the signed decisions the node holds (chapter 12), read for
+//! every initiative once per change of the store, and the search is
+//! narrowed to the initiatives in the states chosen.
 
 use super::labels::Labels;
 use super::{Chrome, i18n::Tr, local_href, page};
@@ -14,8 +20,11 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use ccis_model::workflow::State as WorkflowState;
 use ccis_search::request::{MAX_PAGE, MAX_SELECTED_PER_FACET};
 use ccis_search::{Facet, SearchHit, SearchRequest, SearchResults, Sort};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Results per page.
 const PER_PAGE: usize = 20;
@@ -29,6 +38,8 @@ pub struct SearchParams {
     pub q: String,
     /// Chosen facet values, in the order given.
     pub selected: Vec<(Facet, String)>,
+    /// Chosen validation states (notations), in the order given.
+    pub validation: Vec<String>,
     /// Order.
     pub sort: Sort,
     /// Page, from 1.
@@ -61,6 +72,12 @@ impl SearchParams {
                 }
                 ("page", _) => p.page = v.parse().unwrap_or(1).clamp(1, MAX_PAGE),
                 ("format", _) => p.atom = v == "atom",
+                ("validation", _) => {
+                    let known = WorkflowState::ALL.iter().any(|s| s.notation() == v);
+                    if known && !p.validation.iter().any(|x| *x == v) {
+                        p.validation.push(v.into_owned());
+                    }
+                }
                 (_, Some(facet)) if !v.is_empty() => p.select(facet, v.into_owned()),
                 _ => {}
             }
@@ -94,6 +111,9 @@ impl SearchParams {
         }
         for (facet, value) in &self.selected {
             s.append_pair(facet.name(), value);
+        }
+        for state in &self.validation {
+            s.append_pair("validation", state);
         }
         if self.sort == Sort::Newest {
             s.append_pair("sort", "date");
@@ -231,7 +251,7 @@ pub async fn search(
     let results = run(&state, &params).await;
     if params.atom {
         return match results {
-            Ok(Some(results)) => super::atom::response(&state, &params, lang, &results),
+            Ok(Some((results, _))) => super::atom::response(&state, &params, lang, &results),
             Ok(None) => Problem::internal("this node has no search index").into_response(),
             Err(r) => r,
         };
@@ -258,14 +278,87 @@ pub async fn search_atom(
     search(state, RawQuery(Some(with_format)), uri, headers).await
 }
 
+/// The initiatives the node holds, by validation state, as of a store position.
+pub struct Validations {
+    /// The store's feed length they were read at.
+    position: u64,
+    /// Initiative IRIs by state.
+    by_state: BTreeMap<WorkflowState, Vec<String>>,
+}
+
+impl Validations {
+    fn iris(&self, states: &[String]) -> Vec<String> {
+        self.by_state
+            .iter()
+            .filter(|(s, _)| states.iter().any(|n| n == s.notation()))
+            .flat_map(|(_, iris)| iris.iter().cloned())
+            .collect()
+    }
+}
+
+/// The initiatives by state: derived again only when the store changed.
+async fn validations(state: &AppState) -> Result<Arc<Validations>, Response> {
+    let (store, config, peers, cache) = (
+        state.store.clone(),
+        state.config.clone(),
+        state.peers.clone(),
+        state.validations.clone(),
+    );
+    let read = tokio::task::spawn_blocking(move || {
+        let position = store.member_count().map_err(|e| e.to_string())?;
+        if let Ok(cached) = cache.lock()
+            && let Some(v) = cached.as_ref()
+            && v.position == position
+        {
+            return Ok(v.clone());
+        }
+        let mut by_state: BTreeMap<WorkflowState, Vec<String>> = BTreeMap::new();
+        for i in ccis_node::validation::derive_initiatives(&store, &config, &peers)
+            .map_err(|e| e.to_string())?
+        {
+            by_state.entry(i.state).or_default().push(i.iri);
+        }
+        let fresh = Arc::new(Validations { position, by_state });
+        if let Ok(mut cached) = cache.lock() {
+            *cached = Some(fresh.clone());
+        }
+        Ok::<_, String>(fresh)
+    })
+    .await;
+    match read {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Problem::internal(e).into_response()),
+        Err(e) => Err(Problem::internal(e).into_response()),
+    }
+}
+
+/// A search's results and the count of each validation state under its
+/// other filters; `None` without an index.
+type Found = Option<(SearchResults, Vec<(WorkflowState, u64)>)>;
+
 /// The results of a search; `None` without an index.
-async fn run(state: &AppState, params: &SearchParams) -> Result<Option<SearchResults>, Response> {
+async fn run(state: &AppState, params: &SearchParams) -> Result<Found, Response> {
     let Some(index) = super::search_index(state) else {
         return Ok(None);
     };
-    let request = params.request();
-    match tokio::task::spawn_blocking(move || index.search(&request)).await {
-        Ok(Ok(results)) => Ok(Some(results)),
+    let validations = validations(state).await?;
+    let unnarrowed = params.request();
+    let mut request = unnarrowed.clone();
+    if !params.validation.is_empty() {
+        request = request.within(validations.iris(&params.validation));
+    }
+    let found = tokio::task::spawn_blocking(move || {
+        let results = index.search(&request)?;
+        let mut counts = Vec::new();
+        for (s, iris) in &validations.by_state {
+            let n = index.count(&unnarrowed.clone().within(iris.clone()))?;
+            counts.push((*s, n));
+        }
+        Ok::<_, ccis_search::SearchError>((results, counts))
+    })
+    .await;
+    match found {
+        Ok(Ok(found)) => Ok(Some(found)),
         Ok(Err(e)) => Err(Problem::internal(e).into_response()),
         Err(e) => Err(Problem::internal(e).into_response()),
     }
@@ -294,7 +387,7 @@ impl SearchPage {
         uri: &Uri,
         lang: &'static str,
         params: &SearchParams,
-        results: Option<&SearchResults>,
+        results: Option<&(SearchResults, Vec<(WorkflowState, u64)>)>,
         labels: &Labels,
     ) -> Self {
         let tr = Tr::new(lang);
@@ -310,6 +403,7 @@ impl SearchPage {
                 .selected
                 .iter()
                 .map(|(f, v)| (f.name(), v.clone()))
+                .chain(params.validation.iter().map(|v| ("validation", v.clone())))
                 .collect(),
             by_date: params.sort == Sort::Newest,
             count: String::new(),
@@ -317,7 +411,10 @@ impl SearchPage {
             first: 1,
             facets: Vec::new(),
             chips: chips(state, labels, params, lang),
-            clear_href: params.href(lang, |p| p.selected.clear()),
+            clear_href: params.href(lang, |p| {
+                p.selected.clear();
+                p.validation.clear();
+            }),
             sorts: sorts(&tr, params, lang),
             previous: None,
             next: None,
@@ -325,10 +422,44 @@ impl SearchPage {
             atom_href: format!("/search.atom?{}", params.query(lang)),
             unavailable: results.is_none(),
         };
-        if let Some(results) = results {
+        if let Some((results, validation)) = results {
             view.fill(state, labels, params, results, lang);
+            view.add_validation(labels, params, validation, lang);
         }
         view
+    }
+
+    /// The validation facet, after the record types, when the node holds initiatives.
+    fn add_validation(
+        &mut self,
+        labels: &Labels,
+        params: &SearchParams,
+        counts: &[(WorkflowState, u64)],
+        lang: &str,
+    ) {
+        if counts.is_empty() {
+            return;
+        }
+        let tr = Tr::new(lang);
+        let view = FacetView {
+            name: "validation",
+            label: tr.t("facet-validation"),
+            values: counts
+                .iter()
+                .map(|(s, count)| FacetLink {
+                    label: labels.label(&s.iri(), lang),
+                    count: *count,
+                    selected: params.validation.iter().any(|v| v == s.notation()),
+                    href: toggle_validation(params, s.notation(), lang),
+                })
+                .collect(),
+        };
+        let at = self
+            .facets
+            .iter()
+            .position(|f| f.name == Facet::RecordType.name())
+            .map_or(0, |i| i + 1);
+        self.facets.insert(at, view);
     }
 
     fn fill(
@@ -388,21 +519,41 @@ fn toggle(params: &SearchParams, facet: Facet, value: &str, lang: &str) -> Strin
     })
 }
 
+/// The search with validation state `notation` chosen, or no longer chosen.
+fn toggle_validation(params: &SearchParams, notation: &str, lang: &str) -> String {
+    params.href(lang, |p| {
+        if p.validation.iter().any(|v| v == notation) {
+            p.validation.retain(|v| v != notation);
+        } else {
+            p.validation.push(notation.to_owned());
+        }
+    })
+}
+
 fn chips(state: &AppState, labels: &Labels, params: &SearchParams, lang: &str) -> Vec<Chip> {
     let tr = Tr::new(lang);
-    params
-        .selected
-        .iter()
-        .map(|(facet, value)| {
-            let label = value_label(state, labels, *facet, value, lang);
-            Chip {
-                facet: tr.t(&format!("facet-{}", facet.name())),
-                remove: tr.arg("remove-filter", "value", &label),
-                label,
-                href: toggle(params, *facet, value, lang),
-            }
+    let facets = params.selected.iter().map(|(facet, value)| {
+        let label = value_label(state, labels, *facet, value, lang);
+        Chip {
+            facet: tr.t(&format!("facet-{}", facet.name())),
+            remove: tr.arg("remove-filter", "value", &label),
+            label,
+            href: toggle(params, *facet, value, lang),
+        }
+    });
+    let states = params.validation.iter().filter_map(|notation| {
+        let s = WorkflowState::ALL
+            .into_iter()
+            .find(|s| s.notation() == notation)?;
+        let label = labels.label(&s.iri(), lang);
+        Some(Chip {
+            facet: tr.t("facet-validation"),
+            remove: tr.arg("remove-filter", "value", &label),
+            label,
+            href: toggle_validation(params, notation, lang),
         })
-        .collect()
+    });
+    facets.chain(states).collect()
 }
 
 fn sorts(tr: &Tr, params: &SearchParams, lang: &str) -> Vec<Link> {

@@ -1,0 +1,147 @@
+//! A French node for the validators' pages, run by `ccis serve` on
+//! loopback, with an initiative published by operator `alice` and
+//! accounts made by `ccis account add`.
+
+use super::{Served, ccis, free_port, s};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// An initiative of the node (`<records/{slug}>`), local level.
+pub fn initiative(slug: &str, title: &str) -> String {
+    format!(
+        r#"@prefix ccis: <https://w3id.org/ccis/ns#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix schema: <https://schema.org/> .
+@prefix country: <http://publications.europa.eu/resource/authority/country/> .
+@prefix lang: <http://publications.europa.eu/resource/authority/language/> .
+<records/{slug}> a ccis:Initiative, schema:Project ;
+    dct:title "{title}"@en ;
+    dct:description "Volunteers repair what neighbours bring, once a month."@en ;
+    dct:language lang:ENG ;
+    dct:spatial country:FRA ;
+    dct:subject ccis:theme-employment ;
+    dct:audience ccis:audience-project-holders ;
+    ccis:stage ccis:stage-scaling ;
+    ccis:levelOfAction ccis:level-local ;
+    ccis:problemAddressed "Waste of repairable objects."@en ;
+    ccis:approach "Monthly repair sessions in village halls."@en ;
+    ccis:keyResults "Objects saved from landfill."@en ;
+    ccis:scalingPotential "A starter kit other villages reuse."@en ;
+    dct:license <https://creativecommons.org/licenses/by/4.0/> .
+"#
+    )
+}
+
+/// A French node made by `ccis init`, with an initiative published by
+/// operator `alice`, accounts alice and bob (validators) and carol
+/// (editor), and `[review]` set by `review`.
+pub struct Site {
+    /// Holds the node directory.
+    pub _tmp: tempfile::TempDir,
+    /// The node directory.
+    pub dir: PathBuf,
+    /// Its base URL.
+    pub url: String,
+    /// Its operator API token.
+    pub token: String,
+    /// The initiative's IRI.
+    pub iri: String,
+    /// Its `ccis serve`.
+    pub _served: Served,
+}
+
+/// Every account's password.
+pub const PASSWORD: &str = "a long enough password";
+
+/// `ccis account add NAME --role ROLE`, the password on standard input.
+pub fn add_account(dir: &Path, name: &str, role: &str) {
+    let mut child = Command::new(super::ccis_bin())
+        .args(["account", "add", name, "--role", role, "--dir", s(dir)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "ccis account add {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Site {
+    /// The path of the initiative's review page, in English.
+    pub fn review_path(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query
+            .append_pair("iri", &self.iri)
+            .append_pair("lang", "en");
+        format!("/review/initiative?{}", query.finish())
+    }
+
+    /// The site, with `review` (TOML lines) as its `[review]` section.
+    pub fn new(review: &str) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = format!("http://127.0.0.1:{}", free_port());
+        let dir = tmp.path().join("fr");
+        let out = super::init_node(&dir, "fr-test", "FR", &url, &["--name", "Centre FR"]);
+        let token = out
+            .lines()
+            .find_map(|l| l.split("only its hash is kept): ").nth(1))
+            .expect("the API token")
+            .trim()
+            .to_owned();
+        if !review.is_empty() {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(dir.join("ccis.toml"))
+                .unwrap();
+            writeln!(f, "\n[review]\n{review}").unwrap();
+        }
+        let file = dir.join("repair-cafes.ttl");
+        std::fs::write(&file, initiative("repair-cafes", "Village repair cafés")).unwrap();
+        let (ok, o, e) = ccis(&["publish", "--dir", s(&dir), "--operator", "alice", s(&file)]);
+        assert!(ok, "{o}{e}");
+        for (name, role) in [
+            ("alice", "validator"),
+            ("bob", "validator"),
+            ("carol", "editor"),
+        ] {
+            add_account(&dir, name, role);
+        }
+        let served = super::serve_at(&dir, &url);
+        let iri = format!("{url}/records/repair-cafes");
+        Self {
+            _tmp: tmp,
+            dir,
+            url,
+            token,
+            iri,
+            _served: served,
+        }
+    }
+
+    /// The initiative's state, as `/api/initiatives` gives it.
+    pub fn state(&self) -> String {
+        let all: serde_json::Value =
+            reqwest::blocking::get(format!("{}/api/initiatives", self.url))
+                .unwrap()
+                .json()
+                .unwrap();
+        all["initiatives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["iri"] == self.iri.as_str())
+            .map(|i| i["state"].as_str().unwrap().to_owned())
+            .unwrap()
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> String {
+        std::fs::read_to_string(self.dir.join("audit.jsonl")).unwrap_or_default()
+    }
+}
