@@ -19,18 +19,6 @@ use serde_json::{Value, json};
 const HOSTILE: &str =
     "<script>window.__injected = 1</script><img src=x onerror='window.__injected = 2'>";
 
-/// The trimmed text of the first element matching `selector`.
-async fn text(browser: &Browser, selector: &str) -> String {
-    let script = format!(
-        "const e = document.querySelector({}); return e ? e.textContent.trim() : null;",
-        json!(selector)
-    );
-    match browser.eval(&script).await {
-        Value::String(s) => s,
-        other => panic!("no {selector}: {other}"),
-    }
-}
-
 /// Clicks the first link under `scope` whose text holds `words` (any case)
 /// and waits for the page it leads to.
 async fn follow(browser: &Browser, scope: &str, words: &str) -> String {
@@ -85,16 +73,16 @@ async fn searching_with_facets_chips_and_languages() {
     let (_tmp, nodes) = common::two_countries(HOSTILE).await;
     let fr = &nodes[0].url;
     browser.open(&format!("{fr}/search?lang=en")).await;
-    let all = text(&browser, "#results").await;
+    let all = browser.text("#results").await;
     browser.screenshot("search").await;
     browser.assert_accessible("search").await;
 
     // A country, then a theme: the results narrow, the other facets' counts follow.
-    let themes_before = text(&browser, "section[aria-labelledby=facet-theme]").await;
+    let themes_before = browser.text("section[aria-labelledby=facet-theme]").await;
     follow(&browser, "section[aria-labelledby=facet-country]", "Latvia").await;
-    let latvia = text(&browser, "#results").await;
+    let latvia = browser.text("#results").await;
     assert_ne!(latvia, all);
-    let themes_after = text(&browser, "section[aria-labelledby=facet-theme]").await;
+    let themes_after = browser.text("section[aria-labelledby=facet-theme]").await;
     assert_ne!(
         themes_before, themes_after,
         "theme counts follow the country"
@@ -105,7 +93,7 @@ async fn searching_with_facets_chips_and_languages() {
         "inclusion",
     )
     .await;
-    let both = text(&browser, "#results").await;
+    let both = browser.text("#results").await;
     assert_ne!(both, latvia);
     browser.screenshot("search-two-facets").await;
     browser.assert_accessible("search with two facets").await;
@@ -116,7 +104,7 @@ async fn searching_with_facets_chips_and_languages() {
         !href.contains("country=") && href.contains("theme="),
         "{href}"
     );
-    assert_ne!(text(&browser, "#results").await, both);
+    assert_ne!(browser.text("#results").await, both);
 
     // The language switch keeps the search.
     let href = follow(&browser, "ul.langs", "Français").await;
@@ -128,7 +116,7 @@ async fn searching_with_facets_chips_and_languages() {
         browser.eval("return document.documentElement.lang;").await,
         json!("fr")
     );
-    assert!(text(&browser, "h1").await.contains("Rechercher"));
+    assert!(browser.text("h1").await.contains("Rechercher"));
     browser.screenshot("search-fr").await;
     browser.assert_accessible("search in French").await;
 
@@ -137,7 +125,7 @@ async fn searching_with_facets_chips_and_languages() {
         .open(&format!("{fr}/search?lang=en&q=injected"))
         .await;
     assert_eq!(injected(&browser).await, Value::Null);
-    let body = text(&browser, "main").await;
+    let body = browser.text("main").await;
     assert!(body.contains("window.__injected = 1"), "{body}");
     browser.close().await;
 }
@@ -157,7 +145,7 @@ async fn a_harvested_record_and_the_node_pages() {
         href.starts_with(&format!("{fr}/catalogue/record")),
         "{href}"
     );
-    let badge = text(&browser, "section.badge").await;
+    let badge = browser.text("section.badge").await;
     assert!(badge.contains("lv"), "the badge names the centre: {badge}");
     let similar: Vec<String> = browser
         .eval("return [...document.querySelectorAll('section[aria-labelledby=similar] ol.hits a')].map(a => a.href);")
@@ -177,7 +165,7 @@ async fn a_harvested_record_and_the_node_pages() {
     browser.assert_accessible("record").await;
 
     // The same page in the record's other language, from its link.
-    let english_title = text(&browser, "h1").await;
+    let english_title = browser.text("h1").await;
     let href = follow(&browser, "nav.record-langs", "Latviešu").await;
     assert!(href.ends_with("lang=lv"), "{href}");
     assert_eq!(
@@ -190,9 +178,9 @@ async fn a_harvested_record_and_the_node_pages() {
             .await,
         json!("lv")
     );
-    assert_ne!(text(&browser, "h1").await, english_title);
+    assert_ne!(browser.text("h1").await, english_title);
     assert_eq!(
-        text(&browser, "nav.record-langs a[aria-current=page]").await,
+        browser.text("nav.record-langs a[aria-current=page]").await,
         "Latviešu"
     );
     browser.assert_accessible("record in Latvian").await;
@@ -202,7 +190,7 @@ async fn a_harvested_record_and_the_node_pages() {
     let url = reqwest::Url::parse_with_params(&format!("{fr}/catalogue/record"), [("iri", &iri)])
         .unwrap();
     browser.open(url.as_str()).await;
-    assert_eq!(text(&browser, "h1").await, HOSTILE);
+    assert_eq!(browser.text("h1").await, HOSTILE);
     assert_eq!(injected(&browser).await, Value::Null);
     assert_eq!(
         browser

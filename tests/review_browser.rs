@@ -16,18 +16,6 @@ use fantoccini::Locator;
 use harness::Browser;
 use serde_json::{Value, json};
 
-/// The trimmed text of the first element matching `selector`.
-async fn text(browser: &Browser, selector: &str) -> String {
-    let script = format!(
-        "const e = document.querySelector({}); return e ? e.textContent.trim() : null;",
-        json!(selector)
-    );
-    match browser.eval(&script).await {
-        Value::String(s) => s,
-        other => panic!("no {selector}: {other}"),
-    }
-}
-
 /// Clicks the element matching `selector`.
 async fn click(browser: &Browser, selector: &str) {
     browser
@@ -76,7 +64,7 @@ async fn a_validator_logs_in_assesses_the_checklist_and_signs() {
     // The queue asks for a login first.
     browser.open(&format!("{}/review?lang=en", site.url)).await;
     wait_url(&browser, "/review/login").await;
-    assert_eq!(text(&browser, "h1").await, "Validators' login");
+    assert_eq!(browser.text("h1").await, "Validators' login");
     browser.screenshot("review-login").await;
     browser.assert_accessible("login").await;
     fill(&browser, "#name", "bob").await;
@@ -85,8 +73,8 @@ async fn a_validator_logs_in_assesses_the_checklist_and_signs() {
 
     // The queue: the initiative awaits this node's decision.
     browser.wait_for("#queue-awaiting").await;
-    assert_eq!(text(&browser, "#review-user").await, "bob");
-    let awaiting = text(&browser, "#queue-awaiting").await;
+    assert_eq!(browser.text("#review-user").await, "bob");
+    let awaiting = browser.text("#queue-awaiting").await;
     assert!(awaiting.contains("Village repair cafés"), "{awaiting}");
     browser.screenshot("review-queue").await;
     browser.assert_accessible("queue").await;
@@ -94,7 +82,7 @@ async fn a_validator_logs_in_assesses_the_checklist_and_signs() {
 
     // The initiative: its fields, history and the checklist form.
     browser.wait_for("#decision").await;
-    assert_eq!(text(&browser, "#review-version").await, "1");
+    assert_eq!(browser.text("#review-version").await, "1");
     let criteria = browser
         .eval("return document.querySelectorAll('#decision fieldset.criterion').length;")
         .await;
@@ -122,16 +110,13 @@ async fn a_validator_logs_in_assesses_the_checklist_and_signs() {
 
     // Signed: the state is derived from the new decision.
     wait_url(&browser, "decided=").await;
-    let notice = text(&browser, "#review-notice").await;
+    let notice = browser.text("#review-notice").await;
     assert!(
         notice.starts_with("Decision signed and published"),
         "{notice}"
     );
-    assert_eq!(
-        text(&browser, "#review-state").await,
-        "nationally validated"
-    );
-    let history = text(&browser, "#review-history").await;
+    assert_eq!(browser.text("#review-state").await, "nationally validated");
+    let history = browser.text("#review-history").await;
     assert!(history.contains("bob: decide (version 1)"), "{history}");
     assert!(
         history.contains("A clear problem, a sound method"),
@@ -146,7 +131,7 @@ async fn a_validator_logs_in_assesses_the_checklist_and_signs() {
     browser
         .open(&format!("{}/records/repair-cafes?lang=en", site.url))
         .await;
-    let validation = text(&browser, "section.validation").await;
+    let validation = browser.text("section.validation").await;
     assert!(validation.contains("nationally validated"), "{validation}");
 
     // Logout: the queue asks for a login again.
@@ -224,7 +209,7 @@ async fn the_european_queue_holds_what_a_national_centre_validated() {
     fill(&browser, "#password", PASSWORD).await;
     click(&browser, "#login button[type=submit]").await;
     browser.wait_for("#queue-awaiting").await;
-    let awaiting = text(&browser, "#queue-awaiting").await;
+    let awaiting = browser.text("#queue-awaiting").await;
     assert!(
         awaiting.contains("Village repair cafés") && awaiting.contains("nationally validated"),
         "{awaiting}"
@@ -233,7 +218,7 @@ async fn the_european_queue_holds_what_a_national_centre_validated() {
     browser.assert_accessible("the European queue").await;
     click(&browser, "#queue-awaiting a").await;
     browser.wait_for("#decision").await;
-    let history = text(&browser, "#review-history").await;
+    let history = browser.text("#review-history").await;
     assert!(
         history.contains("national validator: validated, version 1")
             && history.contains("Meets the SIM criteria."),

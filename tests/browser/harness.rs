@@ -159,6 +159,18 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
+    /// The trimmed text of the first element matching `selector`.
+    pub async fn text(&self, selector: &str) -> String {
+        let script = format!(
+            "const e = document.querySelector({}); return e ? e.textContent.trim() : null;",
+            json!(selector)
+        );
+        match self.eval(&script).await {
+            Value::String(s) => s,
+            other => panic!("no {selector}: {other}"),
+        }
+    }
+
     /// Saves a PNG of the window as `{dir}/{name}.png`; returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("a screenshot");

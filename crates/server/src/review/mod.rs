@@ -204,6 +204,50 @@ async fn form_of(request: Request) -> Result<(HeaderMap, Uri, Vec<(String, Strin
     Ok((parts.headers, parts.uri, fields))
 }
 
+/// A form sent by an operator logged in, carrying the session's token.
+struct SentForm {
+    headers: HeaderMap,
+    uri: Uri,
+    fields: Vec<(String, String)>,
+    lang: &'static str,
+    session: SessionView,
+    account: Account,
+}
+
+/// The form of `request` if its session is live and it carries the
+/// session's CSRF token; else the answer: 403 (`csrf` or
+/// `session-expired`), nothing done.
+async fn sent_form(state: &AppState, request: Request) -> Result<SentForm, Box<Response>> {
+    let (headers, uri, fields) = form_of(request).await.map_err(Box::new)?;
+    let lang = crate::web::language(&uri, &headers);
+    let Ok((session, account)) = logged_in(state, &headers, &uri) else {
+        if session_of(state, &headers).is_some_and(|s| !carries_token(&s, &fields)) {
+            return Err(Box::new(forged(lang)));
+        }
+        let tr = crate::web::i18n::Tr::new(lang);
+        return Err(Box::new(
+            crate::problem::Problem::new(
+                StatusCode::FORBIDDEN,
+                "session-expired",
+                tr.t("review-session-expired"),
+            )
+            .titled("Log in again")
+            .into_response(),
+        ));
+    };
+    if !carries_token(&session, &fields) {
+        return Err(Box::new(forged(lang)));
+    }
+    Ok(SentForm {
+        headers,
+        uri,
+        fields,
+        lang,
+        session,
+        account,
+    })
+}
+
 /// The first value of field `name`.
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields

@@ -5,7 +5,7 @@
 //! signature), in the name of the operator logged in, who is then its
 //! editor in the audit log (four eyes).
 
-use super::{carries_token, forged, form_of, logged_in, redirect};
+use super::{logged_in, redirect};
 use crate::AppState;
 use crate::problem::Problem;
 use crate::submit::{FieldView, form_fields};
@@ -100,26 +100,18 @@ pub async fn form(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -
 /// `POST /review/new`: publishes the initiative; to its review page, or the
 /// form again with the errors beside the fields.
 pub async fn create(State(state): State<AppState>, request: Request) -> Response {
-    let (headers, uri, fields) = match form_of(request).await {
-        Ok(f) => f,
-        Err(response) => return response,
+    let super::SentForm {
+        headers,
+        uri,
+        fields,
+        lang,
+        session,
+        account,
+    } = match super::sent_form(&state, request).await {
+        Ok(form) => form,
+        Err(response) => return *response,
     };
-    let lang = web::language(&uri, &headers);
     let tr = Tr::new(lang);
-    let (session, account) = match logged_in(&state, &headers, &uri) {
-        Ok(who) => who,
-        Err(_) => {
-            return Problem::new(
-                StatusCode::FORBIDDEN,
-                "session-expired",
-                tr.t("review-session-expired"),
-            )
-            .into_response();
-        }
-    };
-    if !carries_token(&session, &fields) {
-        return forged(lang);
-    }
     if !account.role.can_edit() {
         return Problem::new(
             StatusCode::FORBIDDEN,

@@ -933,29 +933,18 @@ fn read_initiative(
 /// operator logged in; back to the initiative with the decision's IRI, or
 /// the form again with what was entered and why it was refused.
 pub async fn decide(State(state): State<AppState>, request: Request) -> Response {
-    let (headers, uri, fields) = match form_of(request).await {
-        Ok(f) => f,
-        Err(response) => return response,
+    let super::SentForm {
+        headers,
+        uri,
+        fields,
+        lang,
+        session,
+        account,
+    } = match super::sent_form(&state, request).await {
+        Ok(form) => form,
+        Err(response) => return *response,
     };
-    let lang = web::language(&uri, &headers);
     let tr = Tr::new(lang);
-    let session = session_of(&state, &headers);
-    if session.as_ref().is_some_and(|s| !carries_token(s, &fields)) {
-        return forged(lang);
-    }
-    let (session, account) = match logged_in(&state, &headers, &uri) {
-        Ok(who) => who,
-        Err(_) => {
-            // A form sent after the session ended: log in again; nothing signed.
-            return Problem::new(
-                StatusCode::FORBIDDEN,
-                "session-expired",
-                tr.t("review-session-expired"),
-            )
-            .titled("Log in again")
-            .into_response();
-        }
-    };
     let iri = field(&fields, "iri").to_owned();
     let checklist = field(&fields, "checklist").to_owned();
     if !account.role.can_decide() {

@@ -6,7 +6,7 @@
 //! (`POST /review/submission`). The operator who accepts is written to the
 //! audit log: by the four-eyes rule another operator decides on it.
 
-use super::{carries_token, field, forged, form_of, logged_in, redirect};
+use super::{field, logged_in, redirect};
 use crate::AppState;
 use crate::problem::Problem;
 use crate::web::i18n::Tr;
@@ -214,26 +214,17 @@ async fn render(
 /// `POST /review/submission`: `action=accept` (with an optional `slug`),
 /// `reject` or `erase` the submission `id`.
 pub async fn act(State(state): State<AppState>, request: Request) -> Response {
-    let (headers, uri, fields) = match form_of(request).await {
-        Ok(f) => f,
-        Err(response) => return response,
+    let super::SentForm {
+        headers,
+        uri,
+        fields,
+        lang,
+        account,
+        ..
+    } = match super::sent_form(&state, request).await {
+        Ok(form) => form,
+        Err(response) => return *response,
     };
-    let lang = web::language(&uri, &headers);
-    let tr = Tr::new(lang);
-    let (session, account) = match logged_in(&state, &headers, &uri) {
-        Ok(who) => who,
-        Err(_) => {
-            return Problem::new(
-                StatusCode::FORBIDDEN,
-                "session-expired",
-                tr.t("review-session-expired"),
-            )
-            .into_response();
-        }
-    };
-    if !carries_token(&session, &fields) {
-        return forged(lang);
-    }
     let id = field(&fields, "id").to_owned();
     if let Err(response) = one(&state, &id).await {
         return response;
