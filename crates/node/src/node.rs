@@ -308,6 +308,7 @@ impl Node {
             },
             harvest: Default::default(),
             submissions: Default::default(),
+            mail: None,
         };
         config.check()?;
         keys::write_secret_key(&dir.join("secret.key"), &key)?;
