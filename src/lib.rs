@@ -15,7 +15,7 @@
 //! | feed | [`ccis_feed`] | [`feed`] |
 //! | harvest | [`ccis_harvest`] | [`harvest`] |
 //! | search | [`ccis_search`] | [`search`] |
-//! | node | [`ccis_node`] | [`config`], [`dir_lock`], [`node`], [`status`], [`peer_file`], [`key_admin`], [`node_description`], [`atomic_file`], [`validation`], [`audit`] |
+//! | node | [`ccis_node`] | [`config`], [`dir_lock`], [`node`], [`status`], [`peer_file`], [`key_admin`], [`node_description`], [`atomic_file`], [`validation`], [`audit`], [`mail`] |
 //! | interfaces | [`ccis_server`], this crate | [`server`], [`prescan`], `cli`, `demo` |
 #![doc = include_str!("../docs/01-architecture.md")]
 
@@ -24,8 +24,8 @@ pub use ccis_harvest as harvest;
 pub use ccis_integrity::{export, keys, peers, proof, shape_plan, shapes, signed, verify};
 pub use ccis_model::{canon, checklist, clock, decision, ids, rdf_input, record, vocab, workflow};
 pub use ccis_node::{
-    accounts, atomic_file, audit, config, dir_lock, key_admin, node, node_description, peer_file,
-    status, submissions, validation,
+    accounts, atomic_file, audit, config, dir_lock, key_admin, mail, node, node_description,
+    peer_file, status, submissions, validation,
 };
 pub use ccis_search as search;
 pub use ccis_server as server;

@@ -31,7 +31,9 @@ pub enum SubmissionCommand {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
-    /// Erase the submitter's personal data (name, e-mail); the proposal is kept.
+    /// Erase the submitter's personal data (name, e-mail); the proposal is
+    /// kept. For a submission already accepted, deletes the contact kept to
+    /// e-mail the submitter the decisions (`[mail]`).
     Erase {
         /// The submission id.
         id: String,
@@ -42,7 +44,9 @@ pub enum SubmissionCommand {
     /// Publish the proposal as this node's own signed record (validated,
     /// versioned and signed like `ccis publish`), without the submitter's
     /// contact, then delete the submission. Needs the node's lock: stop
-    /// `ccis serve` first.
+    /// `ccis serve` first. With `[mail]`, the submitter is e-mailed the
+    /// record's URL, and their contact is kept apart (until `erase` or
+    /// `[submissions] expire_days`) to e-mail them the decisions about it.
     Accept {
         /// The submission id.
         id: String,
@@ -58,10 +62,14 @@ pub enum SubmissionCommand {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
-    /// Delete a submission, proposal and contact.
+    /// Delete a submission, proposal and contact (with `[mail]`, the
+    /// submitter is told first).
     Reject {
         /// The submission id.
         id: String,
+        /// Why, told to the submitter by e-mail (with `[mail]`).
+        #[arg(long)]
+        reason: Option<String>,
         /// The node directory.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
@@ -80,7 +88,9 @@ pub(super) fn run(command: SubmissionCommand, out: &mut impl Write) -> anyhow::R
             operator,
             dir,
         } => cmd_accept(&dir, &id, slug.as_deref(), operator.as_deref(), out),
-        SubmissionCommand::Reject { id, dir } => cmd_reject(&dir, &id, out),
+        SubmissionCommand::Reject { id, reason, dir } => {
+            cmd_reject(&dir, &id, reason.as_deref(), out)
+        }
     }
 }
 
@@ -96,6 +106,17 @@ fn open(dir: &Path, out: &mut impl Write) -> anyhow::Result<(NodeConfig, Submiss
             expired.len(),
             config.submissions.expire_days,
             expired.join(", ")
+        )?;
+    }
+    let forgotten =
+        store.expire_accepted(config.submissions.expire_days, OffsetDateTime::now_utc())?;
+    if !forgotten.is_empty() {
+        writeln!(
+            out,
+            "deleted the contacts of {} submission(s) accepted more than {} day(s) ago (submissions.expire_days): {}",
+            forgotten.len(),
+            config.submissions.expire_days,
+            forgotten.join(", ")
         )?;
     }
     Ok((config, store))
@@ -163,7 +184,17 @@ fn cmd_show(dir: &Path, id: &str, out: &mut impl Write) -> anyhow::Result<()> {
 /// `ccis submission erase`.
 fn cmd_erase(dir: &Path, id: &str, out: &mut impl Write) -> anyhow::Result<()> {
     let (_, store) = open(dir, out)?;
-    store.erase_contact(id, OffsetDateTime::now_utc())?;
+    match store.erase_contact(id, OffsetDateTime::now_utc()) {
+        Err(submissions::SubmissionError::NotFound(_)) => {
+            store.erase_accepted(id)?;
+            writeln!(
+                out,
+                "erased the name and e-mail address of the submitter of accepted submission {id}"
+            )?;
+            return Ok(());
+        }
+        other => other?,
+    };
     writeln!(
         out,
         "erased the submitter's name and e-mail address from submission {id}; the proposal is kept"
@@ -194,13 +225,24 @@ fn cmd_accept(
         "published v{} {} (without the submitter's contact); submission {id} deleted",
         published.version, published.iri
     )?;
+    if store.accepted_as(&published.iri)?.is_some() {
+        writeln!(
+            out,
+            "the submitter's contact is kept apart to e-mail them the decisions about it (`ccis submission erase {id}` deletes it)"
+        )?;
+    }
     Ok(())
 }
 
 /// `ccis submission reject`.
-fn cmd_reject(dir: &Path, id: &str, out: &mut impl Write) -> anyhow::Result<()> {
-    let (_, store) = open(dir, out)?;
-    store.remove(id)?;
+fn cmd_reject(
+    dir: &Path,
+    id: &str,
+    reason: Option<&str>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let (config, store) = open(dir, out)?;
+    submissions::reject(&config, &store, id, reason)?;
     writeln!(out, "deleted submission {id}, its proposal and its contact")?;
     Ok(())
 }

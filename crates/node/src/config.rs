@@ -52,6 +52,10 @@ pub struct NodeConfig {
     /// The validators' pages (`/review`): sessions and logins.
     #[serde(default, skip_serializing_if = "ReviewConfig::is_default")]
     pub review: ReviewConfig,
+    /// E-mail to submitters and validators through the centre's SMTP relay
+    /// (`[mail]`); none is sent without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailConfig>,
 }
 
 /// `[review]` in `ccis.toml`: sessions and logins of the validators' pages
@@ -88,6 +92,73 @@ impl ReviewConfig {
     /// Whether every setting has its default (then `ccis.toml` leaves the section out).
     pub fn is_default(&self) -> bool {
         self == &Self::default()
+    }
+}
+
+/// `[mail]` in `ccis.toml`: e-mail to the submitters of initiatives and to
+/// the centre's validators through its SMTP relay (docs/12-validation.md,
+/// "E-mail"). Off without the section. A message that cannot be sent is
+/// logged and never fails what it tells about.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// Host name (or IP address) of the SMTP relay, e.g. `smtp.avise.org`.
+    pub relay: String,
+    /// Port of the relay (default: 25 with `tls = "none"`, 587 with
+    /// `starttls`, 465 with `tls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// How the connection is protected: `starttls` (the default), `tls`
+    /// (TLS from the first byte) or `none` (plain text, for a relay on the
+    /// same host or network).
+    #[serde(default)]
+    pub tls: MailTls,
+    /// User name to authenticate with at the relay, if it asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Name of the environment variable that holds the relay password (the
+    /// password is never written in `ccis.toml`); needed with `username`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// The sender, e.g. `Avise <ccis@avise.org>`.
+    pub from: String,
+    /// The validators' addresses: each is told of every submission received.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validators: Vec<String>,
+    /// Most milliseconds to connect to the relay and for each of its
+    /// answers (default 20,000); a message not sent by then is given up.
+    #[serde(default = "MailConfig::default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+/// `[mail] tls`: how the connection to the relay is protected.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTls {
+    /// Plain text (port 25 by default): only for a relay on the same host or network.
+    None,
+    /// Plain text upgraded to TLS with STARTTLS before anything is sent (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+impl MailConfig {
+    /// The default of `timeout_ms`: 20 seconds.
+    pub const DEFAULT_TIMEOUT_MS: u64 = 20_000;
+
+    fn default_timeout_ms() -> u64 {
+        Self::DEFAULT_TIMEOUT_MS
+    }
+
+    /// The port of the relay: `port`, else the usual port of the TLS mode.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            MailTls::None => 25,
+            MailTls::Starttls => 587,
+            MailTls::Tls => 465,
+        })
     }
 }
 
@@ -255,6 +326,9 @@ pub enum ConfigError {
     /// The operating system gave no random bytes.
     #[error("no random source for a new API token: {0}")]
     NoRandomness(String),
+    /// A `[mail]` setting that cannot be used.
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 /// A new random API token (64 hex digits) and the SHA-256 hex to keep in `ccis.toml`.
@@ -335,6 +409,9 @@ impl NodeConfig {
             && (h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
         {
             return Err(ConfigError::TokenHash);
+        }
+        if let Some(mail) = &self.mail {
+            crate::mail::check(mail).map_err(|e| ConfigError::Mail(e.to_string()))?;
         }
         Ok(())
     }

@@ -28,6 +28,7 @@ pub mod config;
 pub mod dir_lock;
 pub mod indicators;
 pub mod key_admin;
+pub mod mail;
 pub mod node;
 pub mod node_description;
 pub mod peer_file;

@@ -309,6 +309,7 @@ impl Node {
             harvest: Default::default(),
             submissions: Default::default(),
             review: Default::default(),
+            mail: None,
         };
         config.check()?;
         keys::write_secret_key(&dir.join("secret.key"), &key)?;

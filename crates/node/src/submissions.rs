@@ -11,6 +11,13 @@
 //! Accepting publishes the proposal as the node's own signed record through
 //! [`Node::publish`], without the contact, and deletes the file.
 //! Submissions not accepted within `[submissions] expire_days` are deleted.
+//!
+//! When the node sends e-mail (`[mail]`, see [`crate::mail`]), the submitter
+//! is told when their proposal is received, accepted or rejected; and
+//! accepting keeps their contact apart, in `submissions/accepted/{id}.json`
+//! ([`Accepted`]), so that they can be told of the decisions about their
+//! initiative; `erase` and `[submissions] expire_days` (counted from the
+//! acceptance) delete it. Nothing of it is ever in a record.
 
 use crate::atomic_file::write_atomic;
 use crate::node::{Node, NodeError, Published};
@@ -71,7 +78,36 @@ pub struct Submission {
     /// When the contact was erased, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<String>,
+    /// The language the submitter used (the form's interface language, else
+    /// the language of the texts): e-mails to them are in English and in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
+
+/// The contact of the submitter of an accepted initiative, kept apart in
+/// `submissions/accepted/{id}.json` while the node sends e-mail, to tell
+/// them of the decisions about it. Never in a record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Accepted {
+    /// The submission's id.
+    pub id: String,
+    /// The IRI of the record it was published as.
+    pub record: String,
+    /// Its title when accepted.
+    pub title: String,
+    /// When it was accepted (RFC 3339, UTC).
+    pub accepted_at: String,
+    /// The language the submitter used, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The submitter's contact.
+    pub contact: Contact,
+}
+
+/// The directory of the contacts of accepted submissions, inside the
+/// submissions directory.
+pub const ACCEPTED_DIR: &str = "accepted";
 
 /// Why a submission cannot be stored, read, accepted or removed.
 #[derive(Debug, thiserror::Error)]
@@ -267,11 +303,111 @@ impl SubmissionStore {
         Ok(submission)
     }
 
+    fn accepted_path(&self, id: &str) -> Result<PathBuf, SubmissionError> {
+        if !is_id(id) {
+            return Err(SubmissionError::BadId(id.to_owned()));
+        }
+        Ok(self.dir.join(ACCEPTED_DIR).join(format!("{id}.json")))
+    }
+
+    /// Keeps the contact of an accepted submission (mode 0600 in a 0700 directory).
+    pub fn keep_accepted(&self, accepted: &Accepted) -> Result<(), SubmissionError> {
+        let path = self.accepted_path(&accepted.id)?;
+        let dir = self.dir.join(ACCEPTED_DIR);
+        create_private_dir(&self.dir).map_err(Self::io(&self.dir))?;
+        create_private_dir(&dir).map_err(Self::io(&dir))?;
+        if !path.exists() {
+            create_private_file(&path).map_err(Self::io(&path))?;
+        }
+        let bytes =
+            serde_json::to_vec_pretty(accepted).map_err(|source| SubmissionError::Json {
+                path: path.clone(),
+                source,
+            })?;
+        write_atomic(&path, &bytes).map_err(Self::io(&path))
+    }
+
+    /// Every contact kept for accepted submissions; a file that does not
+    /// read as one is skipped with a warning.
+    pub fn accepted(&self) -> Result<Vec<Accepted>, SubmissionError> {
+        let dir = self.dir.join(ACCEPTED_DIR);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(SubmissionError::Io { path: dir, source }),
+        };
+        let mut all = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(Self::io(&dir))?.path();
+            let Some(id) = path.file_stem().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if !is_id(id) || path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let read = std::fs::read(&path)
+                .map_err(Self::io(&path))
+                .and_then(|bytes| {
+                    serde_json::from_slice::<Accepted>(&bytes).map_err(|source| {
+                        SubmissionError::Json {
+                            path: path.clone(),
+                            source,
+                        }
+                    })
+                });
+            match read {
+                Ok(a) => all.push(a),
+                Err(e) => tracing::warn!(error = %e, "skipping an accepted submission's contact"),
+            }
+        }
+        all.sort_by(|a, b| (&a.accepted_at, &a.id).cmp(&(&b.accepted_at, &b.id)));
+        Ok(all)
+    }
+
+    /// The contact kept for the submission accepted as `record`, if any.
+    pub fn accepted_as(&self, record: &str) -> Result<Option<Accepted>, SubmissionError> {
+        Ok(self.accepted()?.into_iter().find(|a| a.record == record))
+    }
+
+    /// Deletes the contact kept for accepted submission `id`.
+    pub fn erase_accepted(&self, id: &str) -> Result<(), SubmissionError> {
+        let path = self.accepted_path(id)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(SubmissionError::NotFound(id.to_owned()))
+            }
+            Err(source) => Err(SubmissionError::Io { path, source }),
+        }
+    }
+
+    /// Deletes the contacts kept for submissions accepted `days` days or
+    /// more before `now` (0: all of them); returns their ids.
+    pub fn expire_accepted(
+        &self,
+        days: u64,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, SubmissionError> {
+        let limit = days_limit(days);
+        let mut expired = Vec::new();
+        for accepted in self.accepted()? {
+            let Ok(at) = OffsetDateTime::parse(&accepted.accepted_at, &Rfc3339) else {
+                continue;
+            };
+            if now - at >= limit {
+                match self.erase_accepted(&accepted.id) {
+                    Ok(()) | Err(SubmissionError::NotFound(_)) => expired.push(accepted.id),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(expired)
+    }
+
     /// Deletes the submissions received `days` days or more before `now`
     /// (0: all of them); returns their ids.
     pub fn expire(&self, days: u64, now: OffsetDateTime) -> Result<Vec<String>, SubmissionError> {
-        let days = i64::try_from(days).unwrap_or(i64::MAX / 86_400 - 1);
-        let limit = time::Duration::days(days.min(i64::MAX / 86_400 - 1));
+        let limit = days_limit(days);
         let mut expired = Vec::new();
         for submission in self.list()? {
             let Ok(received) = OffsetDateTime::parse(&submission.received_at, &Rfc3339) else {
@@ -286,6 +422,12 @@ impl SubmissionStore {
         }
         Ok(expired)
     }
+}
+
+/// `days` as a duration, capped where `time` can count it.
+fn days_limit(days: u64) -> time::Duration {
+    let days = i64::try_from(days).unwrap_or(i64::MAX / 86_400 - 1);
+    time::Duration::days(days.min(i64::MAX / 86_400 - 1))
 }
 
 #[cfg(unix)]
@@ -875,6 +1017,7 @@ impl Submission {
             turtle,
             contact: Some(contact),
             erased_at: None,
+            language: None,
         })
     }
 
@@ -935,7 +1078,9 @@ pub fn slugify(title: &str) -> String {
 /// [`Node::publish`], without the submitter's contact, under
 /// `{base}/records/{slug}` (`slug`, else the one proposed, else one made from
 /// the title), then deletes the submission. Never replaces a record the node
-/// already holds.
+/// already holds. When the node sends e-mail, the submitter is told (the
+/// record's URL), and their contact is kept apart ([`Accepted`]) to tell
+/// them of the decisions about it; a message that cannot be sent is logged.
 pub fn accept(
     node: &Node,
     submissions: &SubmissionStore,
@@ -972,8 +1117,61 @@ pub fn accept(
             reason: "nothing was published".to_owned(),
         });
     };
+    if node.config.mail.is_some()
+        && let Some(contact) = &submission.contact
+    {
+        let kept = Accepted {
+            id: submission.id.clone(),
+            record: published.iri.clone(),
+            title: submission.title.clone(),
+            accepted_at: rfc3339(OffsetDateTime::now_utc()),
+            language: submission.language.clone(),
+            contact: contact.clone(),
+        };
+        if let Err(e) = submissions.keep_accepted(&kept) {
+            tracing::warn!(submission = %id, error = %e, "cannot keep the submitter's contact for the decisions' e-mails");
+        }
+    }
     submissions.remove(id)?;
+    crate::mail::post(
+        &node.config,
+        crate::mail::accepted(&node.config, &submission, &published.iri)
+            .into_iter()
+            .collect(),
+    );
     Ok(published)
+}
+
+/// Deletes submission `id`, proposal and contact; when the node sends
+/// e-mail, its submitter is told first that it was not accepted (with
+/// `reason` if given); a message that cannot be sent is logged.
+pub fn reject(
+    config: &crate::config::NodeConfig,
+    submissions: &SubmissionStore,
+    id: &str,
+    reason: Option<&str>,
+) -> Result<(), SubmissionError> {
+    let submission = submissions.get(id)?;
+    submissions.remove(id)?;
+    crate::mail::post(
+        config,
+        crate::mail::rejected(config, &submission, reason)
+            .into_iter()
+            .collect(),
+    );
+    Ok(())
+}
+
+/// Tells the submitter of `submission` that it was received and the
+/// validators that it arrived, when the node sends e-mail; a message that
+/// cannot be sent is logged. (Blocking until sent, unless
+/// [`crate::mail::deliver_in_background`] was called.)
+pub fn notify_received(config: &crate::config::NodeConfig, submission: &Submission) {
+    let letters = [
+        crate::mail::received(config, submission),
+        crate::mail::new_submission(config, submission),
+    ];
+    crate::mail::post(config, letters.into_iter().flatten().collect());
 }
 
 #[cfg(test)]

@@ -308,8 +308,47 @@ impl Node {
                 ),
             }])
             .map_err(ValidationError::from)?;
+        self.tell_submitter(&current, &published, request);
         let after = self.initiative(&current.iri)?;
         Ok((published, after))
+    }
+
+    /// Tells the submitter of an initiative this node accepted from a
+    /// submission of the decision just signed, when the node sends e-mail
+    /// and still keeps their contact ([`crate::submissions::Accepted`]).
+    /// Nothing here fails the decision: a problem is logged.
+    fn tell_submitter(
+        &self,
+        initiative: &InitiativeState,
+        decision: &Published,
+        request: &DecisionRequest,
+    ) {
+        if self.config.mail.is_none() {
+            return;
+        }
+        let submissions = crate::submissions::SubmissionStore::new(self.dir.submissions());
+        let kept = match submissions.accepted_as(&initiative.iri) {
+            Ok(Some(kept)) => kept,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(initiative = %initiative.iri, error = %e, "cannot read the submitter's contact; no e-mail about the decision");
+                return;
+            }
+        };
+        let letter = crate::mail::decision(
+            &self.config,
+            &kept.contact,
+            kept.language.as_deref(),
+            &crate::mail::DecisionNotice {
+                initiative: &initiative.iri,
+                title: initiative.title.as_deref().unwrap_or(&kept.title),
+                outcome: request.outcome,
+                role: self.validator_role(),
+                rationale: &request.rationale,
+                decision: &decision.iri,
+            },
+        );
+        crate::mail::post(&self.config, vec![letter]);
     }
 
     /// Writes operator actions on published records to the audit log.

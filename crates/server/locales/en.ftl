@@ -231,7 +231,7 @@ validation-derived = Derived from the signed decisions this node holds: every no
 
 submit-title = Propose an initiative
 submit-intro = Project holders can propose a social innovation initiative to this centre. The centre reviews each proposal before publishing it in the catalogue; until then it is not public.
-submit-privacy = Your name and e-mail address are kept only to contact you about this proposal: they are never published, and are erased on request or when the proposal is deleted (unaccepted proposals are deleted after a while).
+submit-privacy = Your name and e-mail address are kept only to contact you about this proposal: they are never published, and are erased on request or when the proposal is deleted (unaccepted proposals are deleted after a while). If the centre e-mails you the decisions about it, they are kept for that after it is accepted, and erased on request or after a while.
 submit-required = required
 submit-licence = Once accepted, the initiative is published under the Creative Commons Attribution 4.0 licence (CC BY 4.0).
 submit-button = Send the proposal
@@ -347,3 +347,4 @@ review-new-title = New initiative
 review-new-intro = An initiative of this centre, published as its signed record and then submitted for review. Whoever creates it is its editor: another operator decides on it (four eyes).
 review-new-button = Publish the initiative
 review-new-role = Editors and administrators create initiatives; validators review them.
+review-reject-reason = Why it is not accepted (told to the submitter when the node sends e-mail)

@@ -230,7 +230,7 @@ validation-derived = Calculado a partir de las decisiones firmadas que tiene est
 
 submit-title = Proponer una iniciativa
 submit-intro = Quienes impulsan un proyecto pueden proponer una iniciativa de innovación social a este centro. El centro revisa cada propuesta antes de publicarla en el catálogo; hasta entonces no es pública.
-submit-privacy = Su nombre y su correo electrónico solo se guardan para contactarle sobre esta propuesta: nunca se publican y se borran a petición o cuando se elimina la propuesta (las propuestas no aceptadas se eliminan pasado un tiempo).
+submit-privacy = Su nombre y su correo electrónico solo se guardan para contactarle sobre esta propuesta: nunca se publican y se borran a petición o cuando se elimina la propuesta (las propuestas no aceptadas se eliminan pasado un tiempo). Si el centro le envía por correo las decisiones sobre ella, se conservan para ello tras su aceptación y se borran a petición o pasado un tiempo.
 submit-required = obligatorio
 submit-licence = Una vez aceptada, la iniciativa se publica con la licencia Creative Commons Atribución 4.0 (CC BY 4.0).
 submit-button = Enviar la propuesta
@@ -343,3 +343,4 @@ review-new-title = Nueva iniciativa
 review-new-intro = Una iniciativa de este centro, publicada como su registro firmado y presentada después para revisión. Quien la crea es su editor: decide sobre ella otro operador (principio de los cuatro ojos).
 review-new-button = Publicar la iniciativa
 review-new-role = Los editores y los administradores crean iniciativas; los validadores las revisan.
+review-reject-reason = Por qué no se acepta (se comunica al autor cuando el nodo envía correos)

@@ -230,7 +230,7 @@ validation-derived = Établi à partir des décisions signées que ce nœud dét
 
 submit-title = Proposer une initiative
 submit-intro = Les porteurs de projet peuvent proposer une initiative d'innovation sociale à ce centre. Le centre examine chaque proposition avant de la publier dans le catalogue ; d'ici là, elle n'est pas publique.
-submit-privacy = Votre nom et votre adresse électronique ne servent qu'à vous contacter au sujet de cette proposition : ils ne sont jamais publiés, et sont effacés sur demande ou quand la proposition est supprimée (les propositions non retenues sont supprimées au bout d'un temps).
+submit-privacy = Votre nom et votre adresse électronique ne servent qu'à vous contacter au sujet de cette proposition : ils ne sont jamais publiés, et sont effacés sur demande ou quand la proposition est supprimée (les propositions non retenues sont supprimées au bout d'un temps). Si le centre vous envoie par courriel les décisions la concernant, ils sont conservés à cette fin après son acceptation, puis effacés sur demande ou au bout d'un temps.
 submit-required = obligatoire
 submit-licence = Une fois acceptée, l'initiative est publiée sous licence Creative Commons Attribution 4.0 (CC BY 4.0).
 submit-button = Envoyer la proposition
@@ -343,3 +343,4 @@ review-new-title = Nouvelle initiative
 review-new-intro = Une initiative de ce centre, publiée comme sa fiche signée puis soumise à l'examen. Qui la crée en est l'éditeur : un autre opérateur décide à son sujet (principe des quatre yeux).
 review-new-button = Publier l'initiative
 review-new-role = Les éditeurs et les administrateurs créent les initiatives ; les validateurs les examinent.
+review-reject-reason = Pourquoi elle n'est pas retenue (dit à son auteur quand le nœud envoie des courriels)

@@ -232,7 +232,7 @@ validation-derived = Nustatyta pagal šio mazgo turimus pasirašytus sprendimus:
 
 submit-title = Pasiūlyti iniciatyvą
 submit-intro = Projektų vykdytojai gali pasiūlyti šiam centrui socialinių inovacijų iniciatyvą. Centras peržiūri kiekvieną pasiūlymą prieš paskelbdamas jį kataloge; iki tol jis nėra viešas.
-submit-privacy = Jūsų vardas ir el. pašto adresas saugomi tik tam, kad galėtume su jumis susisiekti dėl šio pasiūlymo: jie niekada neskelbiami ir ištrinami paprašius arba kai pasiūlymas ištrinamas (nepriimti pasiūlymai po kurio laiko ištrinami).
+submit-privacy = Jūsų vardas ir el. pašto adresas saugomi tik tam, kad galėtume su jumis susisiekti dėl šio pasiūlymo: jie niekada neskelbiami ir ištrinami paprašius arba kai pasiūlymas ištrinamas (nepriimti pasiūlymai po kurio laiko ištrinami). Jei centras jums siunčia sprendimus dėl jo el. paštu, po priėmimo jie saugomi šiam tikslui ir ištrinami paprašius arba po tam tikro laiko.
 submit-required = privaloma
 submit-licence = Priimta iniciatyva skelbiama pagal Creative Commons Attribution 4.0 licenciją (CC BY 4.0).
 submit-button = Siųsti pasiūlymą
@@ -345,3 +345,4 @@ review-new-title = Nauja iniciatyva
 review-new-intro = Šio centro iniciatyva, paskelbta kaip jo pasirašytas įrašas ir po to pateikta nagrinėti. Ją sukūręs asmuo yra jos redaktorius: dėl jos sprendžia kitas operatorius (keturių akių principas).
 review-new-button = Paskelbti iniciatyvą
 review-new-role = Iniciatyvas kuria redaktoriai ir administratoriai; vertintojai jas nagrinėja.
+review-reject-reason = Kodėl jis nepriimamas (pranešama pateikėjui, kai mazgas siunčia el. laiškus)

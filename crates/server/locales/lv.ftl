@@ -232,7 +232,7 @@ validation-derived = Izriet no parakstītajiem lēmumiem, kas ir šim mezglam: j
 
 submit-title = Ierosināt iniciatīvu
 submit-intro = Projektu īstenotāji var ierosināt šim centram sociālās inovācijas iniciatīvu. Centrs izskata katru priekšlikumu pirms publicēšanas katalogā; līdz tam tas nav publisks.
-submit-privacy = Jūsu vārdu un e-pasta adresi glabā tikai, lai sazinātos ar jums par šo priekšlikumu: tie nekad netiek publicēti un tiek dzēsti pēc pieprasījuma vai kad priekšlikums tiek dzēsts (nepieņemtus priekšlikumus pēc laika dzēš).
+submit-privacy = Jūsu vārdu un e-pasta adresi glabā tikai, lai sazinātos ar jums par šo priekšlikumu: tie nekad netiek publicēti un tiek dzēsti pēc pieprasījuma vai kad priekšlikums tiek dzēsts (nepieņemtus priekšlikumus pēc laika dzēš). Ja centrs jums sūta e-pastā lēmumus par to, tie pēc pieņemšanas tiek glabāti šim nolūkam un dzēsti pēc pieprasījuma vai pēc kāda laika.
 submit-required = obligāts
 submit-licence = Pēc pieņemšanas iniciatīvu publicē ar Creative Commons Attribution 4.0 licenci (CC BY 4.0).
 submit-button = Nosūtīt priekšlikumu
@@ -345,3 +345,4 @@ review-new-title = Jauna iniciatīva
 review-new-intro = Šī centra iniciatīva, publicēta kā tā parakstīts ieraksts un pēc tam iesniegta izskatīšanai. Tas, kurš to izveido, ir tās redaktors: par to lemj cits operators (četru acu princips).
 review-new-button = Publicēt iniciatīvu
 review-new-role = Iniciatīvas veido redaktori un administratori; validētāji tās izskata.
+review-reject-reason = Kāpēc tas netiek pieņemts (iesniedzējam paziņo, ja mezgls sūta e-pastu)

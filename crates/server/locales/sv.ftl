@@ -230,7 +230,7 @@ validation-derived = Härlett från de signerade beslut som denna nod har: varje
 
 submit-title = Föreslå ett initiativ
 submit-intro = Projektägare kan föreslå ett socialt innovationsinitiativ för detta centrum. Centret granskar varje förslag innan det publiceras i katalogen; fram till dess är det inte offentligt.
-submit-privacy = Ditt namn och din e-postadress sparas bara för att kontakta dig om förslaget: de publiceras aldrig och raderas på begäran eller när förslaget tas bort (förslag som inte godtas tas bort efter en tid).
+submit-privacy = Ditt namn och din e-postadress sparas bara för att kontakta dig om förslaget: de publiceras aldrig och raderas på begäran eller när förslaget tas bort (förslag som inte godtas tas bort efter en tid). Om centret e-postar dig besluten om det sparas de för detta efter att förslaget godtagits, och raderas på begäran eller efter en tid.
 submit-required = obligatoriskt
 submit-licence = När initiativet har godtagits publiceras det under licensen Creative Commons Erkännande 4.0 (CC BY 4.0).
 submit-button = Skicka förslaget
@@ -343,3 +343,4 @@ review-new-title = Nytt initiativ
 review-new-intro = Ett initiativ från detta centrum, publicerat som dess signerade post och sedan inlämnat för granskning. Den som skapar det är dess redaktör: en annan operatör beslutar om det (fyraögonsprincipen).
 review-new-button = Publicera initiativet
 review-new-role = Redaktörer och administratörer skapar initiativ; validerare granskar dem.
+review-reject-reason = Varför det inte godtas (meddelas förslagsställaren när noden skickar e-post)

@@ -352,6 +352,12 @@ impl NodeServer {
         // Caught up with the store before the first request.
         let search = node.search_index()?;
         expire_submissions(&node);
+        if node.config.mail.is_some() {
+            // Requests never wait for the relay: one thread sends the e-mails.
+            if let Err(e) = ccis_node::mail::deliver_in_background() {
+                tracing::warn!(error = %e, "e-mails will be sent as requests are answered");
+            }
+        }
         let mut connections = options.connections.clone();
         connections.max_connections = connections
             .max_connections
@@ -409,6 +415,8 @@ impl NodeServer {
                 ccis_node::rounds::run_periodically(harvester, interval, search).await
             })
         });
+        // E-mails still queued at the end get the shutdown grace to go out.
+        let grace = self.connections.shutdown_grace;
         let stopper = self.state.clone();
         let shutdown = async move {
             shutdown.await;
@@ -423,6 +431,12 @@ impl NodeServer {
         .await;
         if let Some(task) = harvesting {
             task.abort();
+        }
+        if !tokio::task::spawn_blocking(move || ccis_node::mail::flush(grace))
+            .await
+            .unwrap_or(false)
+        {
+            tracing::warn!("stopped with e-mails still queued; they are not sent");
         }
         tracing::info!("stopped");
         served.map_err(ServerError::Serve)
@@ -442,6 +456,19 @@ fn expire_submissions(node: &Node) {
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "cannot expire submissions"),
+    }
+    match store.expire_accepted(
+        node.config.submissions.expire_days,
+        time::OffsetDateTime::now_utc(),
+    ) {
+        Ok(expired) if !expired.is_empty() => {
+            tracing::info!(
+                count = expired.len(),
+                "expired contacts of accepted submissions deleted"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot expire the contacts of accepted submissions"),
     }
 }
 

@@ -281,7 +281,7 @@ async fn store(
     if !errors.is_empty() {
         return Err(Refusal::Fields(errors));
     }
-    let submission = Submission::new(
+    let mut submission = Submission::new(
         id,
         &state.config.base_url,
         &record,
@@ -290,12 +290,24 @@ async fn store(
         time::OffsetDateTime::now_utc(),
     )
     .map_err(|e| Refusal::Internal(e.to_string()))?;
+    // The interface language of the form (the API answers in English):
+    // e-mails to the submitter are in English and in it.
+    submission.language = Some(language.to_owned()).filter(|l| l != "en");
     let store = state.intake.store.clone();
-    tokio::task::spawn_blocking(move || store.save(&submission))
+    let saved = submission.clone();
+    tokio::task::spawn_blocking(move || store.save(&saved))
         .await
         .map_err(|e| Refusal::Internal(e.to_string()))?
         .map_err(|e| Refusal::Internal(e.to_string()))?;
     tracing::info!(submission = %id, "submission received");
+    if state.config.mail.is_some() {
+        // Never awaited: the answer does not wait for the relay, and a
+        // message that cannot be sent is logged, the submission kept.
+        let config = std::sync::Arc::clone(&state.config);
+        drop(tokio::task::spawn_blocking(move || {
+            submissions::notify_received(&config, &submission);
+        }));
+    }
     Ok(id.to_owned())
 }
 

@@ -273,16 +273,24 @@ pub async fn act(State(state): State<AppState>, request: Request) -> Response {
                 Err(e) => Problem::internal(e).into_response(),
             }
         }
-        "reject" => match tokio::task::spawn_blocking(move || store.remove(&id)).await {
-            Ok(Ok(())) => {
-                state
-                    .review
-                    .audit(&account.name, "reject-submission", String::new());
-                redirect(&format!("/review/submissions?done=rejected&lang={lang}"))
+        "reject" => {
+            let reason = Some(field(&fields, "reason").trim().to_owned()).filter(|r| !r.is_empty());
+            let config = state.config.clone();
+            let rejected = tokio::task::spawn_blocking(move || {
+                submissions::reject(&config, &store, &id, reason.as_deref())
+            })
+            .await;
+            match rejected {
+                Ok(Ok(())) => {
+                    state
+                        .review
+                        .audit(&account.name, "reject-submission", String::new());
+                    redirect(&format!("/review/submissions?done=rejected&lang={lang}"))
+                }
+                Ok(Err(e)) => Problem::internal(e).into_response(),
+                Err(e) => Problem::internal(e).into_response(),
             }
-            Ok(Err(e)) => Problem::internal(e).into_response(),
-            Err(e) => Problem::internal(e).into_response(),
-        },
+        }
         "erase" => {
             let wanted = id.clone();
             match tokio::task::spawn_blocking(move || {
