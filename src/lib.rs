@@ -24,8 +24,8 @@ pub use ccis_harvest as harvest;
 pub use ccis_integrity::{export, keys, peers, proof, shape_plan, shapes, signed, verify};
 pub use ccis_model::{canon, checklist, clock, decision, ids, rdf_input, record, vocab, workflow};
 pub use ccis_node::{
-    atomic_file, audit, config, dir_lock, key_admin, node, node_description, peer_file, status,
-    submissions, validation,
+    atomic_file, audit, config, dir_lock, key_admin, node, node_description, peer_file, sim_export,
+    status, submissions, validation,
 };
 pub use ccis_search as search;
 pub use ccis_server as server;
