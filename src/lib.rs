@@ -25,7 +25,7 @@ pub use ccis_integrity::{export, keys, peers, proof, shape_plan, shapes, signed,
 pub use ccis_model::{canon, checklist, clock, decision, ids, rdf_input, record, vocab, workflow};
 pub use ccis_node::{
     accounts, atomic_file, audit, config, dir_lock, key_admin, mail, node, node_description,
-    peer_file, status, submissions, validation,
+    peer_file, sim_export, status, submissions, validation,
 };
 pub use ccis_search as search;
 pub use ccis_server as server;

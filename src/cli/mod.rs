@@ -46,6 +46,10 @@ pub enum ExportFormat {
     Nquads,
     /// JSON-LD secured documents (one object, or an array of them).
     Jsonld,
+    /// With `--sim`: JSON after docs/sim-export.schema.json.
+    Json,
+    /// With `--sim`: CSV, one row per initiative.
+    Csv,
 }
 
 /// Query result formats.
@@ -134,17 +138,23 @@ pub enum Command {
         /// The record IRI.
         iri: String,
     },
-    /// Write signed records with their proofs (all records, or the IRIs given).
+    /// Write signed records with their proofs (all records, or the IRIs given);
+    /// with --sim, the initiatives validated at EU level for the Social Innovation Match.
     Export {
         /// The node directory.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ExportFormat::Trig)]
-        format: ExportFormat,
+        /// Output format: trig (default), nquads or jsonld; with --sim, json (default) or csv.
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Export the initiatives validated at EU level (state published) with
+        /// their texts in every language and their validation chain, as JSON or
+        /// CSV for the Social Innovation Match, instead of signed records.
+        #[arg(long, conflicts_with = "iris")]
+        sim: bool,
         /// Record IRIs to export (default: all).
         iris: Vec<String>,
     },
@@ -325,8 +335,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             dir,
             format,
             output,
+            sim: false,
             iris,
         } => cmd_export(&dir, format, output.as_deref(), &iris, out),
+        Command::Export {
+            dir,
+            format,
+            output,
+            sim: true,
+            ..
+        } => cmd_export_sim(&dir, format, output.as_deref(), out),
         Command::Verify {
             peers,
             key,
@@ -400,18 +418,57 @@ fn cmd_withdraw(dir: &Path, iri: &str, out: &mut impl Write) -> anyhow::Result<(
 /// `ccis export`.
 fn cmd_export(
     dir: &Path,
-    format: ExportFormat,
+    format: Option<ExportFormat>,
     output: Option<&Path>,
     iris: &[String],
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    let format = match format.unwrap_or(ExportFormat::Trig) {
+        ExportFormat::Trig => export::ExportFormat::Trig,
+        ExportFormat::Nquads => export::ExportFormat::Nquads,
+        ExportFormat::Jsonld => export::ExportFormat::Jsonld,
+        ExportFormat::Json | ExportFormat::Csv => {
+            bail!(
+                "--format json and csv are for `ccis export --sim`; records export as trig, nquads or jsonld"
+            )
+        }
+    };
     let node = Node::open_read_only(dir)?;
     let records = node.export(iris)?;
-    let bytes = export::serialize_records(&records, format.into())?;
+    let bytes = export::serialize_records(&records, format)?;
+    write_export(&bytes, output, out)
+}
+
+/// `ccis export --sim`: the initiatives validated at EU level, for the
+/// Social Innovation Match.
+fn cmd_export_sim(
+    dir: &Path,
+    format: Option<ExportFormat>,
+    output: Option<&Path>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    use crate::sim_export::SimFormat;
+    let format = match format.unwrap_or(ExportFormat::Json) {
+        ExportFormat::Json => SimFormat::Json,
+        ExportFormat::Csv => SimFormat::Csv,
+        other => bail!(
+            "`ccis export --sim` writes json or csv, not {}",
+            other
+                .to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_owned())
+        ),
+    };
+    let node = Node::open_read_only(dir)?;
+    let bytes = node.sim_export()?.to_format(format)?;
+    write_export(&bytes, output, out)
+}
+
+/// Writes an export to `output`, else to standard output.
+fn write_export(bytes: &[u8], output: Option<&Path>, out: &mut impl Write) -> anyhow::Result<()> {
     match output {
         Some(path) => std::fs::write(path, bytes)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => out.write_all(&bytes)?,
+        None => out.write_all(bytes)?,
     }
     Ok(())
 }
@@ -737,16 +794,6 @@ pub(crate) fn parse_format(name: Option<&str>) -> anyhow::Result<Option<InputFor
         })
     })
     .transpose()
-}
-
-impl From<ExportFormat> for export::ExportFormat {
-    fn from(format: ExportFormat) -> Self {
-        match format {
-            ExportFormat::Trig => Self::Trig,
-            ExportFormat::Nquads => Self::Nquads,
-            ExportFormat::Jsonld => Self::Jsonld,
-        }
-    }
 }
 
 /// Prints the table that ends `ccis harvest`.

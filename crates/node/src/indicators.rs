@@ -1,21 +1,29 @@
 //! The roadmap's yearly indicators for one centre, computed from what its
 //! store holds: tools it produced (by type, tool type, theme, stage, year),
 //! tools of other centres available here (by country, year), what the
-//! records say they serve (by sector and by need) and how many of its own
-//! tools its peers in other countries hold.
+//! records say they serve (by sector and by need), how many of its own
+//! tools its peers in other countries hold, and the validation of
+//! initiatives for the Social Innovation Match (initiatives validated per
+//! year at each level, median days from submission to each decision).
 //!
 //! Every figure is a [`Figure`]: named rows of counts, plain data the
-//! server turns into JSON, CSV, tables and charts. How each figure is
+//! server turns into JSON, CSV, tables and charts; a figure of durations
+//! also gives each row's median ([`Row::median_days`]). How each figure is
 //! counted is in `docs/11-indicators.md`.
 
 use ccis_integrity::peers::Peers;
+use ccis_model::canon::{self, CanonError};
+use ccis_model::decision::{self, Decision};
 use ccis_model::vocab;
+use ccis_model::workflow::{self, DecisionStatus, Outcome, Role};
 use ccis_store::{CatalogueEntry, NodeStore, StoreError};
 use oxigraph::sparql::QueryResults;
 use oxrdf::Term;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Why the indicators could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -26,18 +34,34 @@ pub enum IndicatorError {
     /// A query over the store failed while reading its results.
     #[error("reading the results of the indicators' query: {0}")]
     Results(String),
+    /// The digest of an initiative's version, which says which decisions
+    /// apply to it, cannot be computed.
+    #[error("computing the digest of <{initiative}> for the validation indicators: {source}")]
+    Digest {
+        /// The initiative.
+        initiative: String,
+        /// Why.
+        source: CanonError,
+    },
 }
 
-/// One row of a figure: a category and how many records fall in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One row of a figure: a category and how many records fall in it (or,
+/// in a figure of durations, how many durations were measured in it and
+/// their median).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// Stable key of the category (a SKOS notation, a class name, a year,
     /// a country code, a peer id).
     pub key: String,
     /// Its English label.
     pub label: String,
-    /// Records in it.
+    /// Records in it (in a figure of durations: the durations measured).
     pub count: u64,
+    /// In a figure of durations only: the median of the durations measured,
+    /// in days to one decimal (`None` when none was measured; left out of
+    /// the JSON in the other figures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_days: Option<f64>,
     /// The IRI of the vocabulary concept or class it counts, if it is one
     /// (for labels in other languages; not part of the JSON).
     #[serde(skip)]
@@ -50,7 +74,7 @@ pub struct Row {
 /// it is counted, for people, are interface strings the server looks up by
 /// that name in its message catalogues and sets in `title` and `counted`
 /// (in English, for the JSON) before serving.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Figure {
     /// Short name, used in URLs (`/indicators/{name}.csv`) and as the id of
     /// its strings in the server's catalogues.
@@ -78,7 +102,7 @@ pub struct PeerHolding {
 }
 
 /// All the indicators of one node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Indicators {
     /// The node's id.
     pub node: String,
@@ -139,7 +163,7 @@ impl Indicators {
                 .get(&f.origin)
                 .map_or_else(|| "unknown".to_owned(), |p| p.country.to_uppercase())
         };
-        let figures = vec![
+        let mut figures = vec![
             by_value("own-by-type", &own, "type", &labels),
             by_value("own-by-tool-type", &own, "toolType", &labels),
             by_value("own-by-theme", &own, "theme", &labels),
@@ -153,6 +177,12 @@ impl Indicators {
             by_value("use-by-sector", &all, "theme", &labels),
             by_value("use-by-need", &all, "stage", &labels),
         ];
+        let initiatives = read_validations(store)?;
+        figures.extend([
+            validated_by_year("validated-national-by-year", &initiatives, Role::National),
+            validated_by_year("validated-eu-by-year", &initiatives, Role::European),
+            days_to_decision(&initiatives, &labels),
+        ]);
         Ok(Self {
             node: centre.id.to_owned(),
             country: centre.country.to_owned(),
@@ -164,6 +194,13 @@ impl Indicators {
     /// The figure named `name`.
     pub fn figure(&self, name: &str) -> Option<&Figure> {
         self.figures.iter().find(|f| f.name == name)
+    }
+}
+
+impl Figure {
+    /// Whether it is a figure of durations: its rows give a median.
+    pub fn has_medians(&self) -> bool {
+        self.name.starts_with("median-")
     }
 }
 
@@ -179,6 +216,9 @@ pub const FIGURES: &[&str] = &[
     "others-by-year",
     "use-by-sector",
     "use-by-need",
+    "validated-national-by-year",
+    "validated-eu-by-year",
+    "median-days-to-decision",
 ];
 
 /// Counts by key: the row's label, the concept it stands for, its count.
@@ -191,6 +231,7 @@ fn figure(name: &str, counts: Counts, total: u64) -> Figure {
             key,
             label,
             count,
+            median_days: None,
             concept,
         })
         .collect();
@@ -381,6 +422,158 @@ impl Labels {
     }
 }
 
+/// A decision held about an initiative, as the validation figures count it.
+#[derive(Debug, Clone)]
+struct Decided {
+    /// Its level.
+    role: Role,
+    /// What it decided.
+    outcome: Outcome,
+    /// When (`prov:endedAtTime`).
+    at: OffsetDateTime,
+}
+
+/// An initiative held, as the validation figures count it.
+#[derive(Debug, Clone, Default)]
+struct Validations {
+    /// When it was submitted: when its first version held was published.
+    submitted: Option<OffsetDateTime>,
+    /// The decisions held about it that took effect, on this version or an
+    /// older one (not those the workflow refused where they came).
+    decisions: Vec<Decided>,
+}
+
+/// Every current initiative of the store with its decisions; the state
+/// of each is derived as for the initiative's page and `/api/initiatives`
+/// ([`workflow::derive_state`]), to leave out the decisions it refuses.
+fn read_validations(store: &NodeStore) -> Result<Vec<Validations>, IndicatorError> {
+    let mut out = Vec::new();
+    for iri in store.initiatives()? {
+        let Some(current) = store.get(&iri)? else {
+            continue;
+        };
+        let held: Vec<Decision> = store
+            .decisions_about(&iri)?
+            .iter()
+            .filter_map(|s| Decision::from_record(&s.record).ok())
+            .collect();
+        let version = decision::initiative_version(&current.record, &canon::Limits::default())
+            .map_err(|source| IndicatorError::Digest {
+                initiative: iri.as_str().to_owned(),
+                source,
+            })?;
+        let summaries: Vec<_> = held.iter().map(Decision::summary).collect();
+        let derived = workflow::derive_state(&version, &summaries);
+        let took_effect = |d: &Decision| {
+            derived.decisions.iter().any(|(i, s)| {
+                i == d.iri.as_str()
+                    && matches!(
+                        s,
+                        DecisionStatus::Applies | DecisionStatus::AboutOlderVersion
+                    )
+            })
+        };
+        let decisions = held
+            .iter()
+            .filter(|d| took_effect(d))
+            .map(|d| Decided {
+                role: d.role,
+                outcome: d.outcome,
+                at: d.ended_at,
+            })
+            .collect();
+        let mut submitted = None;
+        for v in 1..=version.version {
+            if let Some(first) = store.version(&iri, v)? {
+                submitted = first.modified().and_then(parse_time);
+                break;
+            }
+        }
+        out.push(Validations {
+            submitted,
+            decisions,
+        });
+    }
+    Ok(out)
+}
+
+fn parse_time(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// Initiatives validated at the level of `role`, by the year of the
+/// decision; an initiative validated twice in a year counts once in it.
+fn validated_by_year(name: &str, initiatives: &[Validations], role: Role) -> Figure {
+    let mut counts = Counts::new();
+    let mut total = 0;
+    for i in initiatives {
+        let years: BTreeSet<String> = i
+            .decisions
+            .iter()
+            .filter(|d| d.role == role && d.outcome == Outcome::Validated)
+            .map(|d| format!("{:04}", d.at.year()))
+            .collect();
+        total += u64::from(!years.is_empty());
+        for y in years {
+            counts.entry(y.clone()).or_insert((y, None, 0)).2 += 1;
+        }
+    }
+    figure(name, counts, total)
+}
+
+/// Days from each initiative's submission to each decision held about it,
+/// per level: how many, and their median. A decision dated before the
+/// submission (the two nodes' clocks disagree) counts as zero days.
+fn days_to_decision(initiatives: &[Validations], labels: &Labels) -> Figure {
+    let mut total = 0;
+    let rows = Role::ALL
+        .into_iter()
+        .map(|role| {
+            let days: Vec<f64> = initiatives
+                .iter()
+                .filter_map(|i| Some((i.submitted?, i)))
+                .flat_map(|(submitted, i)| {
+                    i.decisions
+                        .iter()
+                        .filter(move |d| d.role == role)
+                        .map(move |d| ((d.at - submitted).as_seconds_f64() / 86_400.0).max(0.0))
+                })
+                .collect();
+            let (key, label) = labels.of(&role.iri());
+            Row {
+                key,
+                label,
+                count: days.len() as u64,
+                median_days: median(&days).map(|m| (m * 10.0).round() / 10.0),
+                concept: Some(role.iri()),
+            }
+        })
+        .collect();
+    for i in initiatives {
+        total += u64::from(i.submitted.is_some() && !i.decisions.is_empty());
+    }
+    Figure {
+        name: "median-days-to-decision".to_owned(),
+        title: String::new(),
+        counted: String::new(),
+        total,
+        rows,
+    }
+}
+
+/// The median of `values` (the mean of the two middle ones when their
+/// number is even), `None` when there are none.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
 /// The SPARQL query a peer is asked: the current records of `base` its catalogue lists.
 pub fn held_query(base_url: &str) -> String {
     let node = ccis_store::node_iri(base_url);
@@ -468,6 +661,110 @@ mod tests {
         let f = facts(&[("modified", "2026-11-20T10:00:00Z")]);
         assert_eq!(year_of(&f).as_deref(), Some("2026"));
         assert_eq!(year_of(&facts(&[("issued", "soon")])), None);
+    }
+
+    #[test]
+    fn the_median_is_the_middle_value_or_the_mean_of_the_two_middle_ones() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[4.0]), Some(4.0));
+        assert_eq!(median(&[9.0, 1.0, 5.0]), Some(5.0));
+        assert_eq!(median(&[10.0, 1.0, 3.0, 7.0]), Some(5.0));
+        assert_eq!(median(&[0.5, 0.25]), Some(0.375));
+    }
+
+    fn at(text: &str) -> OffsetDateTime {
+        parse_time(text).unwrap()
+    }
+
+    fn decided(role: Role, outcome: Outcome, when: &str) -> Decided {
+        Decided {
+            role,
+            outcome,
+            at: at(when),
+        }
+    }
+
+    #[test]
+    fn initiatives_are_counted_once_per_year_of_their_validation_at_each_level() {
+        let a = Validations {
+            submitted: Some(at("2025-12-01T00:00:00Z")),
+            decisions: vec![
+                decided(
+                    Role::National,
+                    Outcome::ChangesRequested,
+                    "2025-12-10T00:00:00Z",
+                ),
+                decided(Role::National, Outcome::Validated, "2025-12-20T00:00:00Z"),
+                decided(Role::National, Outcome::Validated, "2025-12-30T00:00:00Z"),
+                decided(Role::European, Outcome::Validated, "2026-01-05T00:00:00Z"),
+            ],
+        };
+        let b = Validations {
+            submitted: Some(at("2026-02-01T00:00:00Z")),
+            decisions: vec![decided(
+                Role::National,
+                Outcome::Rejected,
+                "2026-02-03T00:00:00Z",
+            )],
+        };
+        let national = validated_by_year(
+            "validated-national-by-year",
+            &[a.clone(), b.clone()],
+            Role::National,
+        );
+        assert_eq!(national.total, 1);
+        let rows: Vec<(&str, u64)> = national
+            .rows
+            .iter()
+            .map(|r| (r.key.as_str(), r.count))
+            .collect();
+        assert_eq!(rows, [("2025", 1)]);
+        let eu = validated_by_year(
+            "validated-eu-by-year",
+            &[a.clone(), b.clone()],
+            Role::European,
+        );
+        assert_eq!(
+            eu.rows
+                .iter()
+                .map(|r| (r.key.as_str(), r.count))
+                .collect::<Vec<_>>(),
+            [("2026", 1)]
+        );
+
+        let labels = Labels {
+            label: HashMap::new(),
+            notation: HashMap::new(),
+        };
+        let days = days_to_decision(&[a, b], &labels);
+        assert!(days.has_medians());
+        assert_eq!(days.total, 2);
+        let national = &days.rows[0];
+        assert_eq!(national.key, "role-national-validator");
+        // 9, 19, 29 days after a's submission and 2 after b's: median of 2, 9, 19, 29.
+        assert_eq!((national.count, national.median_days), (4, Some(14.0)));
+        let eu = &days.rows[1];
+        assert_eq!((eu.count, eu.median_days), (1, Some(35.0)));
+        assert_eq!(eu.concept.as_deref(), Some(Role::European.iri().as_str()));
+    }
+
+    #[test]
+    fn a_decision_before_the_submission_counts_as_zero_days() {
+        let a = Validations {
+            submitted: Some(at("2026-01-01T12:00:00Z")),
+            decisions: vec![decided(
+                Role::European,
+                Outcome::Validated,
+                "2026-01-01T11:59:58Z",
+            )],
+        };
+        let labels = Labels {
+            label: HashMap::new(),
+            notation: HashMap::new(),
+        };
+        let days = days_to_decision(&[a], &labels);
+        assert_eq!(days.rows[0].median_days, None);
+        assert_eq!(days.rows[1].median_days, Some(0.0));
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! - [`rounds`]: harvest rounds for as long as the node runs;
 //! - [`status`]: what a node holds and how its peers behave;
 //! - [`indicators`]: the roadmap's yearly indicators, computed from the store;
+//! - [`sim_export`]: the initiatives validated at EU level, as JSON and CSV
+//!   for the Social Innovation Match;
 //! - [`submissions`]: initiatives proposed by project holders, kept private
 //!   until the operator accepts them;
 //! - [`validation`]: the validation workflow (initiatives' derived states,
@@ -33,6 +35,7 @@ pub mod node;
 pub mod node_description;
 pub mod peer_file;
 pub mod rounds;
+pub mod sim_export;
 pub mod status;
 pub mod submissions;
 pub mod validation;

@@ -23,6 +23,7 @@ mod resources;
 pub mod review;
 mod review_api;
 mod service;
+mod sim_export;
 mod sparql;
 pub mod submit;
 pub mod web;
@@ -238,6 +239,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/records", post(api::publish))
         .route("/api/records/{slug}", delete(api::withdraw))
         .route("/api/decisions", post(review_api::decide))
+        .route("/api/sim-export", get(sim_export::export))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api::require_token,

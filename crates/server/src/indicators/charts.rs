@@ -22,6 +22,17 @@ pub struct ChartError {
     message: String,
 }
 
+/// The length of a row's bar: its count, or in a figure of durations its
+/// median in whole days (rounded up, so that a median under a day shows).
+fn value(figure: &Figure, row: &ccis_node::indicators::Row) -> u64 {
+    if figure.has_medians() {
+        // A median is a few thousand days at most: the cast cannot truncate.
+        row.median_days.map_or(0, |d| d.max(0.0).ceil() as u64)
+    } else {
+        row.count
+    }
+}
+
 /// A horizontal bar chart of `figure`, one bar per row, as an SVG document.
 pub fn bar_chart(figure: &Figure) -> Result<String, ChartError> {
     let fail = |e: &dyn std::fmt::Display| ChartError {
@@ -50,7 +61,7 @@ fn draw(
     let max = figure
         .rows
         .iter()
-        .map(|r| r.count)
+        .map(|r| value(figure, r))
         .max()
         .unwrap_or(0)
         .max(1);
@@ -76,7 +87,11 @@ fn draw(
         .y_label_formatter(&label_of)
         .x_labels(usize::try_from(max.min(10)).unwrap_or(10) + 1)
         .x_label_formatter(&|v| format!("{v}"))
-        .x_desc("records")
+        .x_desc(if figure.has_medians() {
+            "median days"
+        } else {
+            "records"
+        })
         .label_style(("sans-serif", 14).into_font().color(&BLACK))
         .axis_desc_style(("sans-serif", 14).into_font().color(&BLACK))
         .draw()?;
@@ -84,7 +99,7 @@ fn draw(
         let mut bar = Rectangle::new(
             [
                 (0, SegmentValue::Exact(i)),
-                (r.count, SegmentValue::Exact(i + 1)),
+                (value(figure, r), SegmentValue::Exact(i + 1)),
             ],
             BAR.filled(),
         );
@@ -121,6 +136,7 @@ mod tests {
                     key: (*l).into(),
                     label: (*l).into(),
                     count: *c,
+                    median_days: None,
                     concept: None,
                 })
                 .collect(),
@@ -141,6 +157,18 @@ mod tests {
         let svg = bar_chart(&figure(&[("<script>alert(1)</script> & co", 2)])).unwrap();
         assert!(!svg.contains("<script>"), "{svg}");
         assert!(svg.contains("&lt;script&gt;"), "{svg}");
+    }
+
+    #[test]
+    fn a_figure_of_durations_draws_its_medians_in_days() {
+        let mut f = figure(&[("national validator", 4), ("European validator", 1)]);
+        f.name = "median-days-to-decision".into();
+        f.rows[0].median_days = Some(12.5);
+        f.rows[1].median_days = None;
+        assert_eq!(value(&f, &f.rows[0]), 13);
+        assert_eq!(value(&f, &f.rows[1]), 0);
+        let svg = bar_chart(&f).unwrap();
+        assert!(svg.contains("median days"), "{svg}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How long computed figures are served again while the store has not
-/// changed: a page and its ten charts are computed once, not eleven times.
+/// changed: a page and its charts are computed once, not once per chart.
 pub const REUSE_FOR: Duration = Duration::from_secs(10);
 
 /// Figures computed lately, per node base URL (several nodes may share a
@@ -86,8 +86,11 @@ struct FigureView<'a> {
     alt: String,
     /// The link text of its CSV.
     csv: String,
-    /// Its rows: label in the interface language, count.
-    rows: Vec<(String, u64)>,
+    /// Whether it is a figure of durations (a column of medians).
+    medians: bool,
+    /// Its rows: label in the interface language, count, median in days
+    /// (empty when none, or not a figure of durations).
+    rows: Vec<(String, u64, String)>,
 }
 
 /// The indicators page.
@@ -128,7 +131,8 @@ fn figure_view<'a>(figure: &'a Figure, tr: &Tr, labels: &Labels) -> FigureView<'
                     .map_or_else(|| r.label.clone(), str::to_owned),
                 None => r.label.clone(),
             };
-            (label, r.count)
+            let median = r.median_days.map(|d| format!("{d:.1}")).unwrap_or_default();
+            (label, r.count, median)
         })
         .collect();
     FigureView {
@@ -136,6 +140,7 @@ fn figure_view<'a>(figure: &'a Figure, tr: &Tr, labels: &Labels) -> FigureView<'
         counted: tr.t(&format!("indicator-{}-counted", figure.name)),
         alt: tr.arg("indicators-chart-alt", "title", &title),
         csv: tr.arg("indicators-csv", "title", &title),
+        medians: figure.has_medians(),
         title,
         rows,
     }
@@ -261,15 +266,28 @@ pub async fn file(State(state): State<AppState>, Path(file): Path<String>) -> Re
     }
 }
 
-/// A figure as CSV (RFC 4180): `key,label,count`, one line per row.
+/// A figure as CSV (RFC 4180): `key,label,count`, one line per row; a
+/// figure of durations has a fourth column, `median_days` (empty when no
+/// duration was measured).
 pub fn csv(figure: &Figure) -> String {
-    let mut out = String::from("key,label,count\r\n");
+    let medians = figure.has_medians();
+    let mut out = String::from(if medians {
+        "key,label,count,median_days\r\n"
+    } else {
+        "key,label,count\r\n"
+    });
     for row in &figure.rows {
         out.push_str(&csv_field(&row.key));
         out.push(',');
         out.push_str(&csv_field(&row.label));
         out.push(',');
         out.push_str(&row.count.to_string());
+        if medians {
+            out.push(',');
+            if let Some(d) = row.median_days {
+                out.push_str(&format!("{d:.1}"));
+            }
+        }
         out.push_str("\r\n");
     }
     out
@@ -323,12 +341,14 @@ mod tests {
                     key: "a".into(),
                     label: "one, \"two\"".into(),
                     count: 2,
+                    median_days: None,
                     concept: None,
                 },
                 Row {
                     key: "=b".into(),
                     label: "b".into(),
                     count: 1,
+                    median_days: None,
                     concept: None,
                 },
             ],
@@ -336,6 +356,31 @@ mod tests {
         assert_eq!(
             csv(&figure),
             "key,label,count\r\na,\"one, \"\"two\"\"\",2\r\n'=b,b,1\r\n"
+        );
+    }
+
+    #[test]
+    fn a_figure_of_durations_has_a_column_of_medians() {
+        let row = |key: &str, count, median_days| Row {
+            key: key.into(),
+            label: key.into(),
+            count,
+            median_days,
+            concept: None,
+        };
+        let figure = Figure {
+            name: "median-days-to-decision".into(),
+            title: String::new(),
+            counted: String::new(),
+            total: 2,
+            rows: vec![
+                row("national-validator", 3, Some(12.5)),
+                row("european-validator", 0, None),
+            ],
+        };
+        assert_eq!(
+            csv(&figure),
+            "key,label,count,median_days\r\nnational-validator,national-validator,3,12.5\r\neuropean-validator,european-validator,0,\r\n"
         );
     }
 }
