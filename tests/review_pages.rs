@@ -9,152 +9,14 @@
 
 mod common;
 
-use common::review_site::{PASSWORD, Site, initiative};
+use common::review_site::{Agent, PASSWORD, Site, decision, initiative, post_fields};
 use common::{ccis, s};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-
-/// The SIM checklist's criteria, in the checklist's order.
-const CRITERIA: usize = 4;
-
-/// A browser-like client: no automatic redirects; the session cookie kept by hand.
-struct Agent {
-    http: reqwest::blocking::Client,
-    base: String,
-    cookie: Option<String>,
-}
-
-/// What a page answered.
-struct Answer {
-    status: StatusCode,
-    location: String,
-    set_cookie: String,
-    body: String,
-}
-
-impl Answer {
-    /// The value of the first hidden `name` field of the page.
-    fn hidden(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let at = self
-            .body
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no {name} field in:\n{}", self.body));
-        let rest = &self.body[at + marker.len()..];
-        rest[..rest.find('"').unwrap()].to_owned()
-    }
-}
-
-impl Agent {
-    fn new(site: &Site) -> Self {
-        Self {
-            http: reqwest::blocking::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: site.url.clone(),
-            cookie: None,
-        }
-    }
-
-    fn keep(&mut self, response: reqwest::blocking::Response) -> Answer {
-        let status = response.status();
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned())
-                .unwrap_or_default()
-        };
-        let location = header(LOCATION);
-        let set_cookie = header(SET_COOKIE);
-        if let Some(pair) = set_cookie.split(';').next()
-            && let Some(value) = pair.strip_prefix("ccis_review=")
-        {
-            self.cookie = (!value.is_empty()).then(|| value.to_owned());
-        }
-        Answer {
-            status,
-            location,
-            set_cookie,
-            body: response.text().unwrap(),
-        }
-    }
-
-    fn get(&mut self, path: &str) -> Answer {
-        let mut request = self.http.get(format!("{}{path}", self.base));
-        if let Some(c) = &self.cookie {
-            request = request.header(COOKIE, format!("ccis_review={c}"));
-        }
-        let response = request.send().unwrap();
-        self.keep(response)
-    }
-
-    fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let mut request = self.http.post(format!("{}{path}", self.base)).form(fields);
-        if let Some(c) = &self.cookie {
-            request = request.header(COOKIE, format!("ccis_review={c}"));
-        }
-        let response = request.send().unwrap();
-        self.keep(response)
-    }
-
-    /// Logs in as `name`; the answer to the login form.
-    fn login(&mut self, name: &str, password: &str) -> Answer {
-        let form = self.get("/review/login?lang=en");
-        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
-        let csrf = form.hidden("csrf");
-        self.post(
-            "/review/login?lang=en",
-            &[
-                ("csrf", &csrf),
-                ("name", name),
-                ("password", password),
-                ("next", "/review"),
-            ],
-        )
-    }
-}
-
-/// The fields of a decision on version `version` of the site's initiative,
-/// every criterion passed unless `skip` names one to leave out.
-fn decision<'a>(
-    csrf: &'a str,
-    iri: &'a str,
-    version: &'a str,
-    outcome: &'a str,
-    skip: Option<usize>,
-) -> Vec<(String, String)> {
-    let mut fields = vec![
-        ("csrf".to_owned(), csrf.to_owned()),
-        ("iri".to_owned(), iri.to_owned()),
-        ("version".to_owned(), version.to_owned()),
-        ("checklist".to_owned(), "sim".to_owned()),
-        ("outcome".to_owned(), outcome.to_owned()),
-        (
-            "rationale".to_owned(),
-            "Clear problem, sound method, results shown.".to_owned(),
-        ),
-    ];
-    for i in (0..CRITERIA).filter(|i| Some(*i) != skip) {
-        fields.push((format!("a-{i}"), "passed".to_owned()));
-        fields.push((format!("c-{i}"), format!("criterion {i} is met")));
-    }
-    fields
-}
-
-fn post_fields(agent: &mut Agent, path: &str, fields: &[(String, String)]) -> Answer {
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    agent.post(path, &pairs)
-}
 
 #[test]
 fn validators_log_in_review_and_sign_a_decision_from_the_form() {
     let site = Site::new("");
-    let mut bob = Agent::new(&site);
+    let mut bob = Agent::new(&site.url);
 
     // Not logged in: to the login page, which starts a session.
     let queue = bob.get("/review");
@@ -193,7 +55,7 @@ fn validators_log_in_review_and_sign_a_decision_from_the_form() {
     assert_eq!(ok.location, "/review");
     let session = bob.cookie.clone().unwrap();
     assert_ne!(session, before_login);
-    let mut stale = Agent::new(&site);
+    let mut stale = Agent::new(&site.url);
     stale.cookie = Some(before_login);
     assert_eq!(stale.get("/review").status, StatusCode::SEE_OTHER);
 
@@ -231,7 +93,7 @@ fn validators_log_in_review_and_sign_a_decision_from_the_form() {
     assert_eq!(site.state(), "submitted");
 
     // Alice published it: four eyes.
-    let mut alice = Agent::new(&site);
+    let mut alice = Agent::new(&site.url);
     assert_eq!(alice.login("alice", PASSWORD).status, StatusCode::SEE_OTHER);
     let alice_csrf = alice.get(&site.review_path()).hidden("csrf");
     let refused = post_fields(
@@ -325,7 +187,7 @@ fn validators_log_in_review_and_sign_a_decision_from_the_form() {
     );
 
     // An editor reads but never decides.
-    let mut carol = Agent::new(&site);
+    let mut carol = Agent::new(&site.url);
     assert_eq!(carol.login("carol", PASSWORD).status, StatusCode::SEE_OTHER);
     let page = carol.get(&site.review_path());
     assert!(page.body.contains("Editors do not decide"), "{}", page.body);
@@ -355,7 +217,7 @@ fn validators_log_in_review_and_sign_a_decision_from_the_form() {
 #[test]
 fn a_new_version_since_the_page_was_opened_is_not_decided_on_and_its_changes_show() {
     let site = Site::new("");
-    let mut bob = Agent::new(&site);
+    let mut bob = Agent::new(&site.url);
     assert_eq!(bob.login("bob", PASSWORD).status, StatusCode::SEE_OTHER);
     let csrf = bob.get(&site.review_path()).hidden("csrf");
 
@@ -431,7 +293,7 @@ fn a_submission_is_accepted_from_the_pages_with_the_node_running() {
         .unwrap()
         .to_owned();
 
-    let mut carol = Agent::new(&site);
+    let mut carol = Agent::new(&site.url);
     assert_eq!(carol.login("carol", PASSWORD).status, StatusCode::SEE_OTHER);
     let list = carol.get("/review/submissions?lang=en");
     assert_eq!(list.status, StatusCode::OK);
@@ -493,7 +355,7 @@ fn a_submission_is_accepted_from_the_pages_with_the_node_running() {
 #[test]
 fn an_editor_creates_an_initiative_that_another_operator_decides_on() {
     let site = Site::new("");
-    let mut carol = Agent::new(&site);
+    let mut carol = Agent::new(&site.url);
     assert_eq!(carol.login("carol", PASSWORD).status, StatusCode::SEE_OTHER);
     let form = carol.get("/review/new?lang=en");
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
@@ -557,7 +419,7 @@ fn an_editor_creates_an_initiative_that_another_operator_decides_on() {
     );
 
     // A validator may not create one; carol may not decide on hers, bob may.
-    let mut bob = Agent::new(&site);
+    let mut bob = Agent::new(&site.url);
     assert_eq!(bob.login("bob", PASSWORD).status, StatusCode::SEE_OTHER);
     assert_eq!(bob.get("/review/new?lang=en").status, StatusCode::FORBIDDEN);
     let mut query = form_urlencoded::Serializer::new(String::new());
@@ -569,7 +431,7 @@ fn an_editor_creates_an_initiative_that_another_operator_decides_on() {
 #[test]
 fn sessions_expire_and_failed_logins_are_limited() {
     let site = Site::new("session_idle_secs = 1\nmax_login_failures = 2");
-    let mut bob = Agent::new(&site);
+    let mut bob = Agent::new(&site.url);
     assert_eq!(bob.login("bob", PASSWORD).status, StatusCode::SEE_OTHER);
     assert_eq!(bob.get("/review").status, StatusCode::OK);
     // Idle for longer than the configured second: the session is over.
@@ -580,7 +442,7 @@ fn sessions_expire_and_failed_logins_are_limited() {
 
     // Two failures, then even the right password waits, for this name from
     // any address and for any name from this address.
-    let mut mallory = Agent::new(&site);
+    let mut mallory = Agent::new(&site.url);
     assert_eq!(
         mallory.login("bob", "guess number one").status,
         StatusCode::UNAUTHORIZED

@@ -3,6 +3,8 @@
 //! accounts made by `ccis account add`.
 
 use super::{Served, ccis, free_port, s};
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -144,4 +146,148 @@ impl Site {
     pub fn audit(&self) -> String {
         std::fs::read_to_string(self.dir.join("audit.jsonl")).unwrap_or_default()
     }
+}
+
+/// The SIM checklist's criteria, in the checklist's order.
+const CRITERIA: usize = 4;
+
+/// A browser-like client: no automatic redirects; the session cookie kept by hand.
+pub struct Agent {
+    http: reqwest::blocking::Client,
+    base: String,
+    /// The session cookie's value.
+    pub cookie: Option<String>,
+}
+
+/// What a page answered.
+pub struct Answer {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its `Location`.
+    pub location: String,
+    /// Its `Set-Cookie`.
+    pub set_cookie: String,
+    /// Its body.
+    pub body: String,
+}
+
+impl Answer {
+    /// The value of the first hidden `name` field of the page.
+    pub fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let at = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name} field in:\n{}", self.body));
+        let rest = &self.body[at + marker.len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+impl Agent {
+    /// A client of the node at `base`.
+    pub fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            cookie: None,
+        }
+    }
+
+    fn keep(&mut self, response: reqwest::blocking::Response) -> Answer {
+        let status = response.status();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        let location = header(LOCATION);
+        let set_cookie = header(SET_COOKIE);
+        if let Some(pair) = set_cookie.split(';').next()
+            && let Some(value) = pair.strip_prefix("ccis_review=")
+        {
+            self.cookie = (!value.is_empty()).then(|| value.to_owned());
+        }
+        Answer {
+            status,
+            location,
+            set_cookie,
+            body: response.text().unwrap(),
+        }
+    }
+
+    pub fn get(&mut self, path: &str) -> Answer {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            request = request.header(COOKIE, format!("ccis_review={c}"));
+        }
+        let response = request.send().unwrap();
+        self.keep(response)
+    }
+
+    pub fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let mut request = self.http.post(format!("{}{path}", self.base)).form(fields);
+        if let Some(c) = &self.cookie {
+            request = request.header(COOKIE, format!("ccis_review={c}"));
+        }
+        let response = request.send().unwrap();
+        self.keep(response)
+    }
+
+    /// Logs in as `name`; the answer to the login form.
+    pub fn login(&mut self, name: &str, password: &str) -> Answer {
+        let form = self.get("/review/login?lang=en");
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let csrf = form.hidden("csrf");
+        self.post(
+            "/review/login?lang=en",
+            &[
+                ("csrf", &csrf),
+                ("name", name),
+                ("password", password),
+                ("next", "/review"),
+            ],
+        )
+    }
+}
+
+/// The fields of a decision on version `version` of the site's initiative,
+/// every criterion passed unless `skip` names one to leave out.
+pub fn decision<'a>(
+    csrf: &'a str,
+    iri: &'a str,
+    version: &'a str,
+    outcome: &'a str,
+    skip: Option<usize>,
+) -> Vec<(String, String)> {
+    let mut fields = vec![
+        ("csrf".to_owned(), csrf.to_owned()),
+        ("iri".to_owned(), iri.to_owned()),
+        ("version".to_owned(), version.to_owned()),
+        ("checklist".to_owned(), "sim".to_owned()),
+        ("outcome".to_owned(), outcome.to_owned()),
+        (
+            "rationale".to_owned(),
+            "Clear problem, sound method, results shown.".to_owned(),
+        ),
+    ];
+    for i in (0..CRITERIA).filter(|i| Some(*i) != skip) {
+        fields.push((format!("a-{i}"), "passed".to_owned()));
+        fields.push((format!("c-{i}"), format!("criterion {i} is met")));
+    }
+    fields
+}
+
+/// Posts `fields` to `path`.
+pub fn post_fields(agent: &mut Agent, path: &str, fields: &[(String, String)]) -> Answer {
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    agent.post(path, &pairs)
 }

@@ -649,6 +649,10 @@ async fn render_initiative(
             ],
         );
         let rationale = pick(&d.rationale, lang);
+        let text = match record_page::validator_name(state, d.validator.as_str()) {
+            Some(name) => format!("{text} — {name}"),
+            None => text,
+        };
         history.push((
             d.ended_at.to_string(),
             HistoryLine {

@@ -275,6 +275,10 @@ async fn validation(
                     ("date", &date),
                 ],
             );
+            let text = match validator_name(state, d.validator.as_str()) {
+                Some(name) => format!("{text} — {name}"),
+                None => text,
+            };
             let not_current = match &h.status {
                 ccis_model::workflow::DecisionStatus::Applies => None,
                 ccis_model::workflow::DecisionStatus::Refused(e) => Some(e.to_string()),
@@ -298,6 +302,20 @@ async fn validation(
         ),
         decisions,
     })
+}
+
+/// The centre whose node IRI (`{base}/node`) is `validator`: this node or a peer.
+pub fn validator_name(state: &AppState, validator: &str) -> Option<String> {
+    let is = |base: &str| ccis_store::node_iri(base).as_str() == validator;
+    if is(&state.config.base_url) {
+        return Some(state.config.name.clone());
+    }
+    state
+        .peers
+        .peers
+        .iter()
+        .find(|p| is(&p.base_url))
+        .map(|p| p.name.clone())
 }
 
 async fn similar(state: &AppState, iri: &str, lang: &str, labels: &Labels) -> Vec<HitView> {
