@@ -354,25 +354,6 @@ impl Drop for Served {
     }
 }
 
-/// A complete proposal as JSON.
-fn proposal(title: &str, name: &str, email: &str) -> serde_json::Value {
-    serde_json::json!({
-        "language": "en",
-        "title": title,
-        "description": "Volunteers repair what neighbours bring, once a month.",
-        "problem_addressed": "Waste of repairable objects and isolation in villages.",
-        "approach": "Monthly repair sessions run by volunteers in village halls.",
-        "key_results": "Objects saved from landfill; neighbours who meet.",
-        "scaling_potential": "A starter kit that other villages reuse.",
-        "theme": ["ecological-transition"],
-        "stage": "emergence",
-        "level_of_action": "local",
-        "organisation": "Village Association",
-        "contact_name": name,
-        "contact_email": email,
-    })
-}
-
 /// Submits a proposal through `POST /api/submissions`; the status and the id.
 fn submit_json(url: &str, body: &serde_json::Value) -> (u16, String) {
     let r = reqwest::blocking::Client::new()
@@ -387,23 +368,10 @@ fn submit_json(url: &str, body: &serde_json::Value) -> (u16, String) {
 
 /// Submits a proposal through the form in `lang`; the submission's id.
 fn submit_form(url: &str, lang: &str, body: &serde_json::Value) -> String {
-    let mut form = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in body.as_object().unwrap() {
-        match v {
-            serde_json::Value::Array(items) => {
-                for i in items {
-                    form.append_pair(k, i.as_str().unwrap());
-                }
-            }
-            v => {
-                form.append_pair(k, v.as_str().unwrap());
-            }
-        }
-    }
     let r = reqwest::blocking::Client::new()
         .post(format!("{url}/submit?lang={lang}"))
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(form.finish())
+        .body(common::form_of(body))
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
@@ -470,17 +438,21 @@ fn submitters_and_validators_are_mailed_at_each_step() {
     let (json_id, form_id, third_id) = {
         let served = node.serve();
         // Through the API: the submitter and the validators are told.
-        let (status, json_id) =
-            submit_json(&url, &proposal("Repair cafes mail", "Ada Lovelace", ada));
+        let (status, json_id) = submit_json(
+            &url,
+            &common::proposal("Repair cafes mail", "Ada Lovelace", ada),
+        );
         assert_eq!(status, 202);
         // Through the form in French: the submitter is told in English and French.
         let form_id = submit_form(
             &url,
             "fr",
-            &proposal("Outilthèque partagée", "Grace Hopper", grace),
+            &common::proposal("Outilthèque partagée", "Grace Hopper", grace),
         );
-        let (status, third_id) =
-            submit_json(&url, &proposal("Seed library mail", "Alan Turing", alan));
+        let (status, third_id) = submit_json(
+            &url,
+            &common::proposal("Seed library mail", "Alan Turing", alan),
+        );
         assert_eq!(status, 202);
         let mails = sink.wait_for(6);
         served.wait_log(&["e-mail sent", "new-submission"]);
@@ -666,7 +638,7 @@ fn a_relay_that_is_down_fails_nothing() {
         let served = node.serve();
         let (status, id) = submit_json(
             &node.url,
-            &proposal("Down relay", "Ada", "ada.down@example.org"),
+            &common::proposal("Down relay", "Ada", "ada.down@example.org"),
         );
         assert_eq!(status, 202);
         assert!(node.submission_file(&id).exists());
@@ -697,7 +669,7 @@ fn a_relay_that_never_answers_is_given_up_at_the_timeout() {
         let served = node.serve();
         let (status, id) = submit_json(
             &node.url,
-            &proposal("Silent relay", "Ada", "ada.silent@example.org"),
+            &common::proposal("Silent relay", "Ada", "ada.silent@example.org"),
         );
         // The answer does not wait for the relay.
         assert_eq!(status, 202);

@@ -14,7 +14,7 @@ mod harness;
 use common::review_site::{PASSWORD, Site};
 use fantoccini::Locator;
 use harness::Browser;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Clicks the element matching `selector`.
 async fn click(browser: &Browser, selector: &str) {
@@ -170,29 +170,8 @@ async fn the_european_queue_holds_what_a_national_centre_validated() {
     .await;
     let (fr, eu) = (&nodes[0], &nodes[1]);
     let iri = format!("{}/records/repair-cafes", fr.url);
-    let assessments: serde_json::Map<String, Value> = [
-        "problem-scope",
-        "approach-methodology",
-        "results-benefits",
-        "scaling-transfer",
-    ]
-    .iter()
-    .map(|c| ((*c).to_owned(), json!({ "outcome": "passed" })))
-    .collect();
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/decisions", fr.url))
-        .bearer_auth(&fr.token)
-        .json(&json!({
-            "initiative": iri,
-            "outcome": "validated",
-            "rationale": { "en": "Meets the SIM criteria." },
-            "assessments": assessments,
-            "operator": "bob",
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+    let (status, body) = common::workflow::decide(fr, &iri, "validated", "bob").await;
+    assert_eq!(status, 201, "{body}");
     let reports = common::harvest(eu, Some("fr")).await;
     assert!(reports[0].error.is_none(), "{reports:?}");
     let dir = eu.dir.clone();
@@ -221,7 +200,7 @@ async fn the_european_queue_holds_what_a_national_centre_validated() {
     let history = browser.text("#review-history").await;
     assert!(
         history.contains("national validator: validated, version 1")
-            && history.contains("Meets the SIM criteria."),
+            && history.contains("validated by bob"),
         "{history}"
     );
     browser.screenshot("review-initiative-eu").await;

@@ -10,16 +10,22 @@
 mod common;
 
 use common::FedNode;
+use common::workflow::initiative_on;
+
+/// `POST /api/decisions` validating `iri` with every criterion passed; the decision's IRI.
+async fn decide(n: &FedNode, iri: &str, operator: &str) -> String {
+    let (status, body) = common::workflow::decide(n, iri, "validated", operator).await;
+    assert_eq!(status, 201, "{} deciding on <{iri}>: {body}", n.id);
+    body["decision"].as_str().unwrap().to_owned()
+}
+
+/// One harvest round of `n` from `peer`, which refuses nothing.
+async fn harvest_from(n: &FedNode, peer: &str) {
+    let report = common::workflow::harvest_from(n, peer).await;
+    assert_eq!(report.refused_total(), 0, "{report:?}");
+}
 use common::http::header;
 use serde_json::{Value, json};
-
-/// The SIM checklist's criteria (local names).
-const SIM: [&str; 4] = [
-    "problem-scope",
-    "approach-methodology",
-    "results-benefits",
-    "scaling-transfer",
-];
 
 /// What a project holder sends with a submission: never in an export.
 const CONTACT_NAME: &str = "Philippa Privatsubmitter";
@@ -60,57 +66,6 @@ fn initiative(slug: &str, title: &str, level: &str) -> String {
 <records/{slug}#partner-1> a schema:Organization ; schema:name "Partner of {slug}" .
 "#
     )
-}
-
-/// `POST /api/decisions` with every criterion passed; the decision's IRI.
-async fn decide(n: &FedNode, iri: &str, operator: &str) -> String {
-    let assessments: serde_json::Map<String, Value> = SIM
-        .iter()
-        .map(|c| ((*c).to_owned(), json!({ "outcome": "passed" })))
-        .collect();
-    let body = json!({
-        "initiative": iri,
-        "outcome": "validated",
-        "rationale": { "en": format!("validated by {operator}") },
-        "assessments": assessments,
-        "operator": operator,
-    });
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/decisions", n.url))
-        .bearer_auth(&n.token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(status, 201, "{} deciding on <{iri}>: {body}", n.id);
-    body["decision"].as_str().unwrap().to_owned()
-}
-
-/// One harvest round of `n` from `peer`, which refuses nothing.
-async fn harvest_from(n: &FedNode, peer: &str) {
-    let reports = common::harvest(n, Some(peer)).await;
-    let report = reports.into_iter().next().unwrap();
-    assert!(report.error.is_none(), "{report:?}");
-    assert_eq!(report.refused_total(), 0, "{report:?}");
-}
-
-/// The initiative as `GET /api/initiatives` of a node shows it.
-async fn initiative_on(n: &FedNode, iri: &str) -> Value {
-    let all: Value = reqwest::get(format!("{}/api/initiatives", n.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    all["initiatives"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["iri"] == iri)
-        .cloned()
-        .unwrap_or_else(|| panic!("{} does not hold <{iri}>: {all}", n.id))
 }
 
 /// `ccis export --sim` of a node directory, run as the real binary.

@@ -59,42 +59,9 @@ impl TestNode {
     }
 }
 
-/// A running `ccis serve`, stopped when dropped.
 /// A complete proposal as JSON, titled `title`, from `email`.
 fn proposal(title: &str, email: &str) -> serde_json::Value {
-    serde_json::json!({
-        "language": "en",
-        "title": title,
-        "description": "Volunteers repair what neighbours bring, once a month.",
-        "problem_addressed": "Waste of repairable objects and isolation in villages.",
-        "approach": "Monthly repair sessions run by volunteers in village halls.",
-        "key_results": "Objects saved from landfill; neighbours who meet.",
-        "scaling_potential": "A starter kit that other villages reuse.",
-        "theme": ["ecological-transition", "theme-social-inclusion"],
-        "stage": "emergence",
-        "level_of_action": "local",
-        "organisation": "Village Association",
-        "contact_name": "Ada Lovelace",
-        "contact_email": email,
-    })
-}
-
-/// The pairs of a form built from a JSON proposal.
-fn form_of(proposal: &serde_json::Value) -> String {
-    let mut form = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in proposal.as_object().unwrap() {
-        match v {
-            serde_json::Value::Array(items) => {
-                for i in items {
-                    form.append_pair(k, i.as_str().unwrap());
-                }
-            }
-            v => {
-                form.append_pair(k, v.as_str().unwrap());
-            }
-        }
-    }
-    form.finish()
+    common::proposal(title, "Ada Lovelace", email)
 }
 
 async fn text(client: &reqwest::Client, url: &str, accept: &str) -> (u16, String) {
@@ -181,7 +148,7 @@ async fn submissions_stay_private_until_accepted() {
         let r = client
             .post(format!("{url}/submit?lang=en"))
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form_of(&proposal(title_form, email_form)))
+            .body(common::form_of(&proposal(title_form, email_form)))
             .send()
             .await
             .unwrap();

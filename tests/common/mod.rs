@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod review_site;
+pub mod workflow;
 
 use std::path::{Path, PathBuf};
 
@@ -477,4 +478,42 @@ pub fn tool_record(base: &str, slug: &str, title: &str, version: u64) -> ccis::r
         .unwrap()
         .remove(0);
     ccis::store::NodeStore::normalized(&r.stamped(version, "2026-11-20T10:00:00Z")).unwrap()
+}
+
+/// A complete proposal of an initiative as JSON (the fields of `/submit`),
+/// titled `title`, from `name` at `email`.
+pub fn proposal(title: &str, name: &str, email: &str) -> serde_json::Value {
+    serde_json::json!({
+        "language": "en",
+        "title": title,
+        "description": "Volunteers repair what neighbours bring, once a month.",
+        "problem_addressed": "Waste of repairable objects and isolation in villages.",
+        "approach": "Monthly repair sessions run by volunteers in village halls.",
+        "key_results": "Objects saved from landfill; neighbours who meet.",
+        "scaling_potential": "A starter kit that other villages reuse.",
+        "theme": ["ecological-transition", "theme-social-inclusion"],
+        "stage": "emergence",
+        "level_of_action": "local",
+        "organisation": "Village Association",
+        "contact_name": name,
+        "contact_email": email,
+    })
+}
+
+/// The form body (`application/x-www-form-urlencoded`) of a JSON proposal.
+pub fn form_of(proposal: &serde_json::Value) -> String {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in proposal.as_object().into_iter().flatten() {
+        match v {
+            serde_json::Value::Array(items) => {
+                for i in items {
+                    form.append_pair(k, i.as_str().unwrap_or_default());
+                }
+            }
+            v => {
+                form.append_pair(k, v.as_str().unwrap_or_default());
+            }
+        }
+    }
+    form.finish()
 }

@@ -11,28 +11,7 @@ use std::process::{Command, Stdio};
 
 /// An initiative of the node (`<records/{slug}>`), local level.
 pub fn initiative(slug: &str, title: &str) -> String {
-    format!(
-        r#"@prefix ccis: <https://w3id.org/ccis/ns#> .
-@prefix dct: <http://purl.org/dc/terms/> .
-@prefix schema: <https://schema.org/> .
-@prefix country: <http://publications.europa.eu/resource/authority/country/> .
-@prefix lang: <http://publications.europa.eu/resource/authority/language/> .
-<records/{slug}> a ccis:Initiative, schema:Project ;
-    dct:title "{title}"@en ;
-    dct:description "Volunteers repair what neighbours bring, once a month."@en ;
-    dct:language lang:ENG ;
-    dct:spatial country:FRA ;
-    dct:subject ccis:theme-employment ;
-    dct:audience ccis:audience-project-holders ;
-    ccis:stage ccis:stage-scaling ;
-    ccis:levelOfAction ccis:level-local ;
-    ccis:problemAddressed "Waste of repairable objects."@en ;
-    ccis:approach "Monthly repair sessions in village halls."@en ;
-    ccis:keyResults "Objects saved from landfill."@en ;
-    ccis:scalingPotential "A starter kit other villages reuse."@en ;
-    dct:license <https://creativecommons.org/licenses/by/4.0/> .
-"#
-    )
+    super::workflow::initiative(slug, title, "local")
 }
 
 /// A French node made by `ccis init`, with an initiative published by
